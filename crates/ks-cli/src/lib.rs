@@ -1,0 +1,88 @@
+//! The `ks` command-line tool as a library: argument types ([`args`]) and
+//! one module per command. `main.rs` only parses arguments and calls [`run`].
+//!
+//! Commands:
+//! - `ks request-info`: parse request paths into RequestInfo JSON
+//!   ([`request_info`]), with the stable contract described in
+//!   `shared/DESIGN.md`.
+//! - `ks crd print [KIND...]`: KubeSphere's CRDs as YAML (from `ks-types`).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod args;
+pub mod request_info;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use args::{Cli, Command, CrdCommand};
+
+/// Exit status for a usage error (clap uses the same).
+pub const EXIT_USAGE: u8 = 2;
+
+/// Why a command could not do its job.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The arguments do not make sense; exit status 2.
+    #[error("{0}")]
+    Usage(String),
+    /// Reading input or writing output failed; exit status 1.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Runs a parsed command line against the process's stdin and stdout and
+/// returns the exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(code) => code,
+        // `ks ... | head` closes the pipe early: not an error worth a message.
+        Err(CliError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e @ CliError::Usage(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Crd(CrdCommand::Print { kinds }) => {
+            let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+            let yaml = ks_types::crd::render_crds_yaml(&kinds)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let mut out = io::stdout().lock();
+            out.write_all(yaml.as_bytes())?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RequestInfo(args) => {
+            let resolver = request_info::resolver(&args)?;
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+            match &args.url {
+                Some(url) if !args.batch => {
+                    let ok = request_info::run_single(&resolver, &args.method, url, &mut out)?;
+                    Ok(if ok {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    })
+                }
+                _ => {
+                    let stdin = io::stdin();
+                    let input = io::BufReader::with_capacity(64 * 1024, stdin.lock());
+                    request_info::run_batch(&resolver, input, &mut out)?;
+                    out.flush()?;
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+    }
+}
