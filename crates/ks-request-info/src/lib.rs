@@ -77,6 +77,7 @@
 mod error;
 mod info;
 mod resolver;
+mod segments;
 pub mod selector;
 pub mod target;
 

@@ -6,9 +6,11 @@ use std::str::FromStr;
 
 use crate::error::Error;
 use crate::info::{Parts, RequestInfo, ResourceScope};
+use crate::segments::Segments;
 use crate::selector::{FieldSelector, LabelSelector, is_valid_path_segment_name};
 use crate::target::{
-    Limits, Query, QueryKey, decode_path, is_valid_method, split_target, trim_one_trailing_slash,
+    Limits, Query, QueryKey, check_path_len, decode_path, is_valid_method, split_target,
+    trim_one_trailing_slash,
 };
 
 /// The label KubeSphere puts on a namespace to place it in a workspace.
@@ -227,27 +229,54 @@ impl Resolver {
         path: &'a str,
         query: &'a str,
     ) -> ParseResult<'a> {
-        let fail = |error: Error| {
-            Box::new(ParseFailure {
+        let mut info = RequestInfo {
+            path: Cow::Borrowed(path),
+            verb: Cow::Borrowed(method),
+            ..RequestInfo::default()
+        };
+        match self.parse_into(&mut info, method, path, query) {
+            Ok(()) => Ok(info),
+            Err(error) => Err(Box::new(ParseFailure {
                 error,
-                partial: RequestInfo {
-                    path: Cow::Borrowed(path),
+                partial: info,
+            })),
+        }
+    }
+
+    /// Fills `info`, which starts with the raw path and the method as verb;
+    /// on error it holds what was known before the failure.
+    fn parse_into<'a>(
+        &self,
+        info: &mut RequestInfo<'a>,
+        method: &'a str,
+        path: &'a str,
+        query: &'a str,
+    ) -> Result<(), Error> {
+        if !is_valid_method(method) {
+            return Err(Error::InvalidMethod(method.to_owned()));
+        }
+        check_path_len(path, &self.limits)?;
+        let query = Query::new(query, &self.limits)?;
+        // The common case: nothing to decode, one pass over the path.
+        if let Some(mut segments) = Segments::scan_raw(path)? {
+            return self.fill(info, method, path, &mut segments, path, &query);
+        }
+        match decode_path(path, &self.limits)? {
+            Cow::Borrowed(p) => {
+                let mut segments = Segments::parse(p)?;
+                self.fill(info, method, p, &mut segments, path, &query)
+            }
+            Cow::Owned(p) => {
+                let mut segments = Segments::parse(&p)?;
+                let mut local = RequestInfo {
+                    path: Cow::Borrowed(&p),
                     verb: Cow::Borrowed(method),
                     ..RequestInfo::default()
-                },
-            })
-        };
-        if !is_valid_method(method) {
-            return Err(fail(Error::InvalidMethod(method.to_owned())));
-        }
-        let decoded = decode_path(path, &self.limits).map_err(fail)?;
-        let query = Query::new(query, &self.limits).map_err(fail)?;
-        match decoded {
-            Cow::Borrowed(p) => self.resolve(method, p, path, query),
-            Cow::Owned(p) => self
-                .resolve(method, &p, path, query)
-                .map(RequestInfo::into_owned)
-                .map_err(|f| Box::new(f.into_owned())),
+                };
+                let result = self.fill(&mut local, method, &p, &mut segments, path, &query);
+                *info = local.into_owned();
+                result
+            }
         }
     }
 
@@ -283,44 +312,33 @@ impl Resolver {
         }
     }
 
-    /// The parse proper, over a decoded, validated path `p`. `raw_path` is
-    /// only used in error messages.
-    fn resolve<'a>(
-        &self,
-        method: &'a str,
-        p: &'a str,
-        raw_path: &str,
-        query: Query<'a>,
-    ) -> ParseResult<'a> {
-        let mut info = RequestInfo {
-            path: Cow::Borrowed(p),
-            verb: Cow::Borrowed(method),
-            ..RequestInfo::default()
-        };
-        let result = self.fill(&mut info, method, p, raw_path, &query);
-        info.is_kubernetes_request = is_kubernetes_request(&info);
-        match result {
-            Ok(()) => Ok(info),
-            Err(error) => Err(Box::new(ParseFailure {
-                error,
-                partial: info,
-            })),
-        }
-    }
-
-    /// Fills `info` in place; on error, `info` holds what was known before
-    /// the failure, as Kubernetes returns it.
+    /// The parse proper, over a decoded path `p` and its segments; sets
+    /// `is_kubernetes_request` whatever the outcome.
     fn fill<'a>(
         &self,
         info: &mut RequestInfo<'a>,
         method: &'a str,
         p: &'a str,
+        cur: &mut Segments<'a>,
         raw_path: &str,
         query: &Query<'a>,
     ) -> Result<(), Error> {
-        let trimmed = trim_one_trailing_slash(p);
-        let mut cur = Segments::new(trimmed.get(1..).unwrap_or(""));
+        let result = self.fill_fields(info, method, p, cur, raw_path, query);
+        info.is_kubernetes_request = is_kubernetes_request(info);
+        result
+    }
 
+    /// Fills `info` in place; on error, `info` holds what was known before
+    /// the failure, as Kubernetes returns it.
+    fn fill_fields<'a>(
+        &self,
+        info: &mut RequestInfo<'a>,
+        method: &'a str,
+        p: &'a str,
+        cur: &mut Segments<'a>,
+        raw_path: &str,
+        query: &Query<'a>,
+    ) -> Result<(), Error> {
         if !cur.at_least(3) {
             return Ok(());
         }
@@ -420,27 +438,33 @@ impl Resolver {
         info.parts = Parts::new(Cow::Borrowed(cur.rest()));
         info.resource_scope = Some(self.scope(info));
 
+        // Selector values are decoded once, here, whatever the verb: a
+        // query value this parse reads must decode to UTF-8.
+        let field_selector = query.get(QueryKey::FieldSelector)?;
+        let label_selector = query.get(QueryKey::LabelSelector)?;
+
         // A get without a name is a list or a watch.
         if info.name.is_empty() && info.verb == "get" {
-            // Whether Kubernetes' ListOptions decoding succeeds matters only
-            // for the name taken from the field selector and for one corner
-            // of the watch flag (see `is_false`), so it is computed lazily.
-            let mut decodes = None;
-            let mut options_decode = || -> Result<bool, Error> {
-                if decodes.is_none() {
-                    decodes = Some(list_options_decode(query)?);
-                }
-                Ok(decodes == Some(true))
-            };
             let is_watch = match query.get(QueryKey::Watch)? {
                 None => false,
-                Some(w) => !is_false(&w, !w.is_ascii() && options_decode()?),
+                Some(w) => {
+                    // Only a non-ASCII value can tell Kubernetes' two rules
+                    // apart (see `is_false`), so decode the options only then.
+                    let lenient = !w.is_ascii()
+                        && field_selector
+                            .as_deref()
+                            .is_none_or(|fs| FieldSelector::validate(fs).is_ok())
+                        && other_list_options_decode(label_selector.as_deref(), query)?;
+                    !is_false(&w, lenient)
+                }
             };
             info.verb = Cow::Borrowed(if is_watch { "watch" } else { "list" });
-            if let Some(fs) = query.get(QueryKey::FieldSelector)?
-                && options_decode()?
+            // An invalid field selector gives Err here, which (like a failed
+            // ListOptions decode in Kubernetes) leaves the name unset.
+            if let Some(fs) = &field_selector
                 && let Ok(Some(name)) = exact_name(fs)
                 && is_valid_path_segment_name(&name)
+                && other_list_options_decode(label_selector.as_deref(), query)?
             {
                 info.name = name;
             }
@@ -449,7 +473,7 @@ impl Resolver {
         // KubeSphere: a watch with `labelSelector=kubesphere.io/workspace=WS`
         // is scoped to that workspace.
         if info.verb == "watch"
-            && let Some(selector) = query.get(QueryKey::LabelSelector)?
+            && let Some(selector) = &label_selector
             && let Some(ws) = strip_prefix_cow(selector, WORKSPACE_SELECTOR_PREFIX)
         {
             info.workspace = ws;
@@ -463,8 +487,8 @@ impl Resolver {
         // Kubernetes exposes selectors to authorizers for collection verbs,
         // except on the deprecated verb-in-path form.
         if !verb_in_path && matches!(&*info.verb, "list" | "watch" | "deletecollection") {
-            info.field_selector = query.get(QueryKey::FieldSelector)?.unwrap_or_default();
-            info.label_selector = query.get(QueryKey::LabelSelector)?.unwrap_or_default();
+            info.field_selector = field_selector.unwrap_or_default();
+            info.label_selector = label_selector.unwrap_or_default();
         }
         Ok(())
     }
@@ -474,12 +498,15 @@ impl Resolver {
 /// one- and two-segment discovery paths under them (`/api`, `/apis/{group}`).
 fn is_kubernetes_request(info: &RequestInfo<'_>) -> bool {
     let prefix: &str = if info.api_prefix.is_empty() {
+        // One or two segments: the first one.
         let trimmed = trim_one_trailing_slash(&info.path);
-        let segs = Segments::new(trimmed.get(1..).unwrap_or(""));
-        if segs.at_least(1) && !segs.at_least(3) {
-            segs.first().unwrap_or("")
-        } else {
-            ""
+        let inner = trimmed.get(1..).unwrap_or("");
+        let mut slashes = inner.bytes().enumerate().filter(|&(_, b)| b == b'/');
+        match (slashes.next(), slashes.next()) {
+            _ if inner.is_empty() => "",
+            (None, _) => inner,
+            (Some((i, _)), None) => &inner[..i],
+            (Some(_), Some(_)) => "",
         }
     } else {
         &info.api_prefix
@@ -513,17 +540,14 @@ fn is_false(v: &str, lenient: bool) -> bool {
             .all(|(c, want)| c.eq_ignore_ascii_case(&want) || (want == 's' && c == '\u{17f}'))
 }
 
-/// Whether Kubernetes' `ListOptions` decoding of the query succeeds: the
-/// selectors parse and `limit`/`timeoutSeconds` are 64-bit integers.
-fn list_options_decode(query: &Query<'_>) -> Result<bool, Error> {
-    if let Some(ls) = query.get(QueryKey::LabelSelector)?
-        && LabelSelector::validate(&ls).is_err()
-    {
-        return Ok(false);
-    }
-    if let Some(fs) = query.get(QueryKey::FieldSelector)?
-        && FieldSelector::validate(&fs).is_err()
-    {
+/// Whether the rest of Kubernetes' `ListOptions` decoding succeeds once the
+/// field selector has parsed: the label selector parses and `limit` and
+/// `timeoutSeconds` are 64-bit integers.
+fn other_list_options_decode(
+    label_selector: Option<&str>,
+    query: &Query<'_>,
+) -> Result<bool, Error> {
+    if label_selector.is_some_and(|ls| LabelSelector::validate(ls).is_err()) {
         return Ok(false);
     }
     for key in [QueryKey::Limit, QueryKey::TimeoutSeconds] {
@@ -536,17 +560,19 @@ fn list_options_decode(query: &Query<'_>) -> Result<bool, Error> {
     Ok(true)
 }
 
-/// The `metadata.name` a field selector requires, keeping the borrow.
-fn exact_name(selector: Cow<'_, str>) -> Result<Option<Cow<'_, str>>, crate::SelectorError> {
+/// The `metadata.name` a field selector requires, borrowing from the input
+/// when the selector does.
+fn exact_name<'a>(selector: &Cow<'a, str>) -> Result<Option<Cow<'a, str>>, crate::SelectorError> {
     match selector {
         Cow::Borrowed(s) => FieldSelector::exact_match(s, "metadata.name"),
-        Cow::Owned(s) => Ok(
-            FieldSelector::exact_match(&s, "metadata.name")?.map(|n| Cow::Owned(n.into_owned()))
-        ),
+        Cow::Owned(s) => {
+            Ok(FieldSelector::exact_match(s, "metadata.name")?.map(|n| Cow::Owned(n.into_owned())))
+        }
     }
 }
 
-fn strip_prefix_cow<'a>(s: Cow<'a, str>, prefix: &str) -> Option<Cow<'a, str>> {
+/// `s` without `prefix`, borrowing from the input when `s` does.
+fn strip_prefix_cow<'a>(s: &Cow<'a, str>, prefix: &str) -> Option<Cow<'a, str>> {
     match s {
         Cow::Borrowed(b) => b.strip_prefix(prefix).map(Cow::Borrowed),
         Cow::Owned(o) => o.strip_prefix(prefix).map(|r| Cow::Owned(r.to_owned())),
@@ -557,6 +583,9 @@ fn strip_prefix_cow<'a>(s: Cow<'a, str>, prefix: &str) -> Option<Cow<'a, str>> {
 /// `http(s)://authority/path?query` is accepted too, and its authority
 /// dropped; an absent path reads as `/`.
 fn split_absolute_target(target: &str) -> (&str, &str) {
+    if target.starts_with('/') {
+        return split_target(target);
+    }
     let rest = ["http://", "https://"].iter().find_map(|scheme| {
         target
             .get(..scheme.len())
@@ -573,143 +602,9 @@ fn split_absolute_target(target: &str) -> (&str, &str) {
     }
 }
 
-/// `a/b/c` -> `a`. A byte loop: segments are short, and `str::find`'s
-/// searcher costs more to set up than the scan.
-fn first_segment(s: &str) -> &str {
-    match s.bytes().position(|b| b == b'/') {
-        Some(i) => &s[..i],
-        None => s,
-    }
-}
-
-/// How many segment offsets [`Segments`] records up front: more than the
-/// deepest structural position the parse inspects (2 cluster + 1 prefix +
-/// 1 group + 1 version + 1 verb + 2 workspace + 2 namespace + 3 parts = 13).
-const RECORDED_SEGMENTS: usize = 16;
-
-/// A cursor over path segments, tokenized once. `path` is the segments
-/// joined by `/`, without leading or trailing slash; segments are never
-/// empty (the target check rejects `//`).
-struct Segments<'p> {
-    path: &'p str,
-    /// Start offsets of the first `recorded` segments.
-    starts: [usize; RECORDED_SEGMENTS],
-    recorded: usize,
-    /// Whether `recorded` covers every segment.
-    complete: bool,
-    /// Index of the current first segment.
-    pos: usize,
-}
-
-impl<'p> Segments<'p> {
-    fn new(path: &'p str) -> Self {
-        let mut s = Segments {
-            path,
-            starts: [0; RECORDED_SEGMENTS],
-            recorded: 0,
-            complete: true,
-            pos: 0,
-        };
-        if path.is_empty() {
-            return s;
-        }
-        s.recorded = 1;
-        for (i, &b) in path.as_bytes().iter().enumerate() {
-            if b == b'/' {
-                if s.recorded == RECORDED_SEGMENTS {
-                    s.complete = false;
-                    break;
-                }
-                s.starts[s.recorded] = i + 1;
-                s.recorded += 1;
-            }
-        }
-        s
-    }
-
-    /// The segments from `pos` on, joined by `/`.
-    fn rest(&self) -> &'p str {
-        if self.pos < self.recorded {
-            return &self.path[self.starts[self.pos]..];
-        }
-        if self.complete {
-            return "";
-        }
-        // Past the recorded offsets: walk on from the last one.
-        let last = &self.path[self.starts[self.recorded - 1]..];
-        last.splitn(self.pos - self.recorded + 2, '/')
-            .nth(self.pos - self.recorded + 1)
-            .unwrap_or("")
-    }
-
-    fn get(&self, i: usize) -> Option<&'p str> {
-        let idx = self.pos + i;
-        if idx + 1 < self.recorded {
-            return Some(&self.path[self.starts[idx]..self.starts[idx + 1] - 1]);
-        }
-        let rest = if idx < self.recorded {
-            &self.path[self.starts[idx]..]
-        } else if self.complete {
-            return None;
-        } else {
-            Segments { pos: idx, ..*self }.rest()
-        };
-        (!rest.is_empty()).then(|| first_segment(rest))
-    }
-
-    fn first(&self) -> Option<&'p str> {
-        self.get(0)
-    }
-
-    /// Whether at least `n` segments remain.
-    fn at_least(&self, n: usize) -> bool {
-        n == 0 || self.get(n - 1).is_some()
-    }
-
-    fn advance(&mut self, n: usize) {
-        self.pos += n;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn segments() {
-        let mut s = Segments::new("a/b/c");
-        assert!(s.at_least(3) && !s.at_least(4));
-        assert_eq!(s.get(2), Some("c"));
-        assert_eq!(s.get(3), None);
-        s.advance(2);
-        assert_eq!(s.rest(), "c");
-        assert_eq!(s.first(), Some("c"));
-        s.advance(5);
-        assert_eq!(s.rest(), "");
-        assert!(!Segments::new("").at_least(1));
-        assert_eq!(Segments::new("").first(), None);
-        assert_eq!(Segments::new("").rest(), "");
-    }
-
-    #[test]
-    fn segments_beyond_the_recorded_ones() {
-        let words: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
-        let path = words.join("/");
-        for pos in 0..42 {
-            let mut s = Segments::new(&path);
-            s.advance(pos);
-            let want_rest = words.get(pos..).map(|w| w.join("/")).unwrap_or_default();
-            assert_eq!(s.rest(), want_rest, "pos {pos}");
-            for i in 0..3 {
-                assert_eq!(
-                    s.get(i),
-                    words.get(pos + i).map(String::as_str),
-                    "pos {pos} i {i}"
-                );
-            }
-            assert_eq!(s.at_least(3), pos + 3 <= words.len());
-        }
-    }
 
     #[test]
     fn false_values() {

@@ -68,17 +68,29 @@ impl FieldSelector {
         selector: &'s str,
         field: &str,
     ) -> Result<Option<Cow<'s, str>>, SelectorError> {
-        Self::validate(selector)?;
+        // One pass: the first matching term and the first bad term, both in
+        // sorted order; a bad term anywhere makes the selector invalid.
         let mut best: Option<(&str, Cow<'s, str>)> = None;
+        let mut first_bad: Option<(&str, SelectorError)> = None;
         for term in split_terms(selector).filter(|t| !t.is_empty()) {
-            if let Ok((f, true, value)) = parse_term(selector, term)
-                && f == field
-                && best.as_ref().is_none_or(|(t, _)| term < *t)
-            {
-                best = Some((term, value));
+            match parse_term(selector, term) {
+                Ok((f, true, value)) if f == field => {
+                    if best.as_ref().is_none_or(|(t, _)| term < *t) {
+                        best = Some((term, value));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if first_bad.as_ref().is_none_or(|(t, _)| term < *t) {
+                        first_bad = Some((term, e));
+                    }
+                }
             }
         }
-        Ok(best.map(|(_, v)| v))
+        match first_bad {
+            Some((_, e)) => Err(e),
+            None => Ok(best.map(|(_, v)| v)),
+        }
     }
 
     /// The terms, in sorted order.
