@@ -57,6 +57,11 @@ pub enum Error {
         byte: u8,
     },
 
+    /// The authority of an absolute-form target (`http://AUTHORITY/...`)
+    /// holds a character no authority may hold (`#`, space, control, ...).
+    #[error("invalid authority in an absolute-form request target")]
+    InvalidAuthority,
+
     /// A `#` in the request target; fragments are not part of an HTTP
     /// request target.
     #[error("'#' is not allowed in a request target")]

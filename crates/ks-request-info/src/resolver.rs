@@ -201,8 +201,17 @@ impl Resolver {
     /// Borrows from the inputs; allocates only when the path or a selector
     /// had to be percent-decoded, or on failure.
     pub fn parse<'a>(&self, method: &'a str, target: &'a str) -> ParseResult<'a> {
-        let (path, query) = split_absolute_target(target);
-        self.parse_parts(method, path, query)
+        match split_absolute_target(target) {
+            Ok((path, query)) => self.parse_parts(method, path, query),
+            Err(error) => Err(Box::new(ParseFailure {
+                error,
+                partial: RequestInfo {
+                    path: Cow::Borrowed(target),
+                    verb: Cow::Borrowed(method),
+                    ..RequestInfo::default()
+                },
+            })),
+        }
     }
 
     /// Parses an [`http::Method`] and [`http::Uri`].
@@ -580,11 +589,13 @@ fn strip_prefix_cow<'a>(s: &Cow<'a, str>, prefix: &str) -> Option<Cow<'a, str>> 
 }
 
 /// Splits a request target into raw path and query. The absolute form
-/// `http(s)://authority/path?query` is accepted too, and its authority
+/// `http(s)://authority/path?query` is accepted too: its authority must be
+/// made of RFC 3986 authority characters (so no `#`, space or control
+/// character, which Go's `url.ParseRequestURI` rejects as well) and is then
 /// dropped; an absent path reads as `/`.
-fn split_absolute_target(target: &str) -> (&str, &str) {
+fn split_absolute_target(target: &str) -> Result<(&str, &str), Error> {
     if target.starts_with('/') {
-        return split_target(target);
+        return Ok(split_target(target));
     }
     let rest = ["http://", "https://"].iter().find_map(|scheme| {
         target
@@ -593,13 +604,42 @@ fn split_absolute_target(target: &str) -> (&str, &str) {
             .map(|_| &target[scheme.len()..])
     });
     let Some(rest) = rest else {
-        return split_target(target);
+        return Ok(split_target(target));
     };
-    match rest.find(['/', '?']) {
-        Some(i) if rest.as_bytes()[i] == b'/' => split_target(&rest[i..]),
-        Some(i) => ("/", &rest[i + 1..]),
-        None => ("/", ""),
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority_ok = rest[..end].bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'['
+                    | b']'
+            )
+    });
+    if !authority_ok {
+        return Err(Error::InvalidAuthority);
     }
+    Ok(match rest.as_bytes().get(end) {
+        Some(b'/') => split_target(&rest[end..]),
+        Some(_) => ("/", &rest[end + 1..]),
+        None => ("/", ""),
+    })
 }
 
 #[cfg(test)]
@@ -620,12 +660,26 @@ mod tests {
 
     #[test]
     fn absolute_targets() {
-        assert_eq!(split_absolute_target("/a"), ("/a", ""));
-        assert_eq!(split_absolute_target("https://h:6443/a?b"), ("/a", "b"));
-        assert_eq!(split_absolute_target("HTTP://h/a"), ("/a", ""));
-        assert_eq!(split_absolute_target("http://h"), ("/", ""));
-        assert_eq!(split_absolute_target("http://h?w=1"), ("/", "w=1"));
-        assert_eq!(split_absolute_target("ftp://h/a"), ("ftp://h/a", ""));
+        let split = |t| split_absolute_target(t).unwrap();
+        assert_eq!(split("/a"), ("/a", ""));
+        assert_eq!(split("https://h:6443/a?b"), ("/a", "b"));
+        assert_eq!(split("HTTP://h/a"), ("/a", ""));
+        assert_eq!(split("http://user@[::1]:80/a"), ("/a", ""));
+        assert_eq!(split("http://h"), ("/", ""));
+        assert_eq!(split("http://h?w=1"), ("/", "w=1"));
+        assert_eq!(split("ftp://h/a"), ("ftp://h/a", ""));
+        for bad in [
+            "http://h#/api/v1/pods",
+            "http://h#x",
+            "http://a\tb/api",
+            "http://a b/x",
+        ] {
+            assert_eq!(
+                split_absolute_target(bad),
+                Err(Error::InvalidAuthority),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

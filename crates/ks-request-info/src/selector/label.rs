@@ -10,8 +10,8 @@
 //! ```
 //!
 //! Whitespace (space, tab, CR, LF) separates tokens; `in` and `notin` are
-//! keywords only in operator position; a NUL byte ends the input, as in Go's
-//! lexer. Keys are qualified names with an optional DNS subdomain prefix;
+//! keywords only in operator position; a NUL byte ends the input where a
+//! token starts and is skipped right after a token, as in Go's lexer. Keys are qualified names with an optional DNS subdomain prefix;
 //! values are label values (empty allowed).
 
 use std::collections::BTreeMap;
@@ -179,8 +179,6 @@ fn is_special(b: u8) -> bool {
 
 impl<'a> Lexer<'a> {
     fn new(s: &'a str) -> Self {
-        // Go's lexer reads a NUL byte as the end of the input.
-        let s = s.find('\0').map_or(s, |i| &s[..i]);
         Lexer {
             s,
             pos: 0,
@@ -194,8 +192,12 @@ impl<'a> Lexer<'a> {
             self.pos += 1;
         }
         let start = self.pos;
-        let Some(&c) = b.get(start) else {
-            return (Tok::End, "");
+        // Go's lexer reads a NUL byte like the end of the input: where a
+        // token starts it ends the selector; after a token it is consumed and
+        // lexing goes on behind it.
+        let c = match b.get(start) {
+            None | Some(0) => return (Tok::End, ""),
+            Some(&c) => c,
         };
         if is_special(c) {
             let two = b.get(start + 1).copied();
@@ -211,18 +213,31 @@ impl<'a> Lexer<'a> {
                 _ => (Tok::Less, 1),
             };
             self.pos += len;
+            self.skip_nul();
             return (tok, &self.s[start..start + len]);
         }
-        while self.pos < b.len() && !is_special(b[self.pos]) && !is_whitespace(b[self.pos]) {
+        while self.pos < b.len()
+            && !is_special(b[self.pos])
+            && !is_whitespace(b[self.pos])
+            && b[self.pos] != 0
+        {
             self.pos += 1;
         }
         let lit = &self.s[start..self.pos];
+        self.skip_nul();
         let tok = match lit {
             "in" => Tok::In,
             "notin" => Tok::NotIn,
             _ => Tok::Ident,
         };
         (tok, lit)
+    }
+
+    /// Consumes a NUL right after a token, as Go's `read` does.
+    fn skip_nul(&mut self) {
+        if self.s.as_bytes().get(self.pos) == Some(&0) {
+            self.pos += 1;
+        }
     }
 
     /// Next token; in value context `in` and `notin` are identifiers.
@@ -516,7 +531,14 @@ mod tests {
                 "kubesphere.io/workspace=ws1",
                 vec![req("kubesphere.io/workspace", Equals, &["ws1"])],
             ),
-            ("x=a\0,junk((", vec![req("x", Equals, &["a"])]),
+            // NUL: the end where a token starts, consumed after one.
+            ("x=a \0,junk((", vec![req("x", Equals, &["a"])]),
+            (
+                "x=a\0,y=b",
+                vec![req("x", Equals, &["a"]), req("y", Equals, &["b"])],
+            ),
+            ("x=\0a", vec![req("x", Equals, &["a"])]),
+            ("!\0x", vec![req("x", DoesNotExist, &[])]),
         ];
         for (input, want) in cases {
             let got = LabelSelector::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
