@@ -3,8 +3,6 @@
 use std::io::{self, BufRead, Write};
 
 use ks_request_info::{GroupResource, ParseResult, RequestInfo, Resolver, ResolverConfig};
-use serde::Serialize;
-use serde::ser::SerializeSeq;
 
 use crate::CliError;
 use crate::args::RequestInfoArgs;
@@ -29,81 +27,117 @@ pub fn resolver(args: &RequestInfoArgs) -> Result<Resolver, CliError> {
     Resolver::new(config).map_err(|e| CliError::Usage(e.to_string()))
 }
 
-/// The JSON object of the contract, borrowing from a parse.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Json<'a> {
-    is_resource_request: bool,
-    path: &'a str,
-    verb: &'a str,
-    api_prefix: &'a str,
-    api_group: &'a str,
-    api_version: &'a str,
-    namespace: &'a str,
-    resource: &'a str,
-    subresource: &'a str,
-    name: &'a str,
-    parts: PartsJson<'a>,
-    field_selector: &'a str,
-    label_selector: &'a str,
-    workspace: &'a str,
-    cluster: &'a str,
-    resource_scope: &'static str,
-    is_kubernetes_request: bool,
-    error: Option<&'a str>,
-}
+/// Bytes JSON strings must escape: `"`, `\\` and control characters.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
 
-struct PartsJson<'a>(&'a ks_request_info::Parts<'a>);
-
-impl Serialize for PartsJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for part in self.0.iter() {
-            seq.serialize_element(part)?;
+/// Appends `s` as a JSON string. Escapes what JSON requires (`"`, `\\`,
+/// control characters) exactly as serde_json does; everything else, UTF-8
+/// included, is copied as is. Most strings need no escape and are copied
+/// in one go.
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !NEEDS_ESCAPE[usize::from(b)] {
+            continue;
         }
-        seq.end()
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
     }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
-fn json<'a>(info: &'a RequestInfo<'a>, error: Option<&'a str>) -> Json<'a> {
-    Json {
-        is_resource_request: info.is_resource_request,
-        path: &info.path,
-        verb: &info.verb,
-        api_prefix: &info.api_prefix,
-        api_group: &info.api_group,
-        api_version: &info.api_version,
-        namespace: &info.namespace,
-        resource: &info.resource,
-        subresource: &info.subresource,
-        name: &info.name,
-        parts: PartsJson(&info.parts),
-        field_selector: &info.field_selector,
-        label_selector: &info.label_selector,
-        workspace: &info.workspace,
-        cluster: &info.cluster,
-        resource_scope: info.resource_scope.map_or("", |s| s.as_str()),
-        is_kubernetes_request: info.is_kubernetes_request,
-        error,
+/// Appends the contract's JSON object for `info` and a newline. Field order
+/// and names are the contract's (see `shared/DESIGN.md`).
+fn push_json_line(out: &mut Vec<u8>, info: &RequestInfo<'_>, error: Option<&str>) {
+    let field = |out: &mut Vec<u8>, name: &str, value: &str| {
+        out.extend_from_slice(name.as_bytes());
+        push_json_str(out, value);
+    };
+    let flag = |out: &mut Vec<u8>, name: &str, value: bool| {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(if value { b"true" } else { b"false" });
+    };
+    flag(out, "{\"isResourceRequest\":", info.is_resource_request);
+    field(out, ",\"path\":", &info.path);
+    field(out, ",\"verb\":", &info.verb);
+    field(out, ",\"apiPrefix\":", &info.api_prefix);
+    field(out, ",\"apiGroup\":", &info.api_group);
+    field(out, ",\"apiVersion\":", &info.api_version);
+    field(out, ",\"namespace\":", &info.namespace);
+    field(out, ",\"resource\":", &info.resource);
+    field(out, ",\"subresource\":", &info.subresource);
+    field(out, ",\"name\":", &info.name);
+    out.extend_from_slice(b",\"parts\":[");
+    for (i, part) in info.parts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_json_str(out, part);
     }
+    out.push(b']');
+    field(out, ",\"fieldSelector\":", &info.field_selector);
+    field(out, ",\"labelSelector\":", &info.label_selector);
+    field(out, ",\"workspace\":", &info.workspace);
+    field(out, ",\"cluster\":", &info.cluster);
+    field(
+        out,
+        ",\"resourceScope\":",
+        info.resource_scope.map_or("", |s| s.as_str()),
+    );
+    flag(out, ",\"isKubernetesRequest\":", info.is_kubernetes_request);
+    match error {
+        Some(e) => field(out, ",\"error\":", e),
+        None => out.extend_from_slice(b",\"error\":null"),
+    }
+    out.extend_from_slice(b"}\n");
 }
 
-/// Writes one JSON line for a parse result; returns whether it carried an
+/// Appends one JSON line for a parse result; returns whether it carried an
 /// error (a parse failure, or an invalid exposed selector).
-fn write_result(out: &mut impl Write, result: &ParseResult<'_>) -> io::Result<bool> {
+fn push_result(out: &mut Vec<u8>, result: &ParseResult<'_>) -> bool {
     let (info, error) = match result {
         Ok(info) => (info, info.selector_error().map(|e| e.message)),
         Err(failure) => (&failure.partial, Some(failure.error.to_string())),
     };
-    serde_json::to_writer(&mut *out, &json(info, error.as_deref()))?;
-    out.write_all(b"\n")?;
-    Ok(error.is_some())
+    push_json_line(out, info, error.as_deref());
+    error.is_some()
 }
 
 /// A line that is not `METHOD URL`: every field empty, `error` set.
-fn write_malformed(out: &mut impl Write, message: &str) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &json(&RequestInfo::default(), Some(message)))?;
-    out.write_all(b"\n")
+fn push_malformed(out: &mut Vec<u8>, message: &str) {
+    push_json_line(out, &RequestInfo::default(), Some(message));
 }
 
 /// The single form: one JSON line; `Ok(false)` when the parse reported an error.
@@ -113,7 +147,9 @@ pub fn run_single(
     url: &str,
     out: &mut impl Write,
 ) -> io::Result<bool> {
-    let had_error = write_result(out, &resolver.parse(method, url))?;
+    let mut line = Vec::with_capacity(512);
+    let had_error = push_result(&mut line, &resolver.parse(method, url));
+    out.write_all(&line)?;
     out.flush()?;
     Ok(!had_error)
 }
@@ -126,7 +162,13 @@ const MAX_LINE: usize = 1 << 20;
 pub fn run_batch(resolver: &Resolver, input: impl BufRead, out: &mut impl Write) -> io::Result<()> {
     let mut input = input.take(u64::MAX);
     let mut line = Vec::with_capacity(1024);
+    // JSON lines are built here and handed to `out` in large writes.
+    let mut json = Vec::with_capacity(64 * 1024);
     loop {
+        if json.len() > 60 * 1024 {
+            out.write_all(&json)?;
+            json.clear();
+        }
         line.clear();
         // Bound each read so one endless line cannot exhaust memory.
         input.set_limit(MAX_LINE as u64 + 1);
@@ -144,21 +186,22 @@ pub fn run_batch(resolver: &Resolver, input: impl BufRead, out: &mut impl Write)
                     break;
                 }
             }
-            write_malformed(out, &format!("line longer than {MAX_LINE} bytes"))?;
+            push_malformed(&mut json, &format!("line longer than {MAX_LINE} bytes"));
             continue;
         }
         let Ok(text) = std::str::from_utf8(&line) else {
-            write_malformed(out, "line is not valid UTF-8")?;
+            push_malformed(&mut json, "line is not valid UTF-8");
             continue;
         };
         let text = text.trim();
         match text.split_once([' ', '\t']) {
             Some((method, url)) if !url.trim().is_empty() => {
-                write_result(out, &resolver.parse(method, url.trim()))?;
+                push_result(&mut json, &resolver.parse(method, url.trim()));
             }
-            _ => write_malformed(out, "expected a line of the form 'METHOD URL'")?,
+            _ => push_malformed(&mut json, "expected a line of the form 'METHOD URL'"),
         }
     }
+    out.write_all(&json)?;
     out.flush()
 }
 
@@ -216,6 +259,25 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["error"], "line is not valid UTF-8");
         assert_eq!(lines[1]["isKubernetesRequest"], true);
+    }
+
+    #[test]
+    fn strings_are_escaped_like_serde_json() {
+        for s in [
+            "plain",
+            "q\"b\\s",
+            "nl\n\r\t\u{8}\u{c}",
+            "\u{1}\u{1f}\u{7f}",
+            "ü/é✓",
+            "",
+        ] {
+            let mut out = Vec::new();
+            push_json_str(&mut out, s);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        }
     }
 
     #[test]
