@@ -367,20 +367,20 @@ impl Resolver {
         cur.advance(1);
 
         // Legacy form: /{prefix}/clusters/{cluster}/...
-        if cur.first() == Some("clusters") {
+        if cur.first() == Some("clusters")
+            && let Some(cluster) = cur.get(1)
+        {
             if !info.cluster.is_empty() {
                 return Err(Error::AmbiguousCluster {
                     outer: info.cluster.clone().into_owned(),
                     prefix: prefix.to_owned(),
                 });
             }
-            if let Some(cluster) = cur.get(1) {
-                info.cluster = Cow::Borrowed(cluster);
-                // Offset of the cluster segment's end within `p`.
-                let behind = cluster.as_ptr() as usize - p.as_ptr() as usize + cluster.len();
-                info.path = Cow::Owned(format!("/{prefix}{}", &p[behind..]));
-                cur.advance(2);
-            }
+            info.cluster = Cow::Borrowed(cluster);
+            // Offset of the cluster segment's end within `p`.
+            let behind = cluster.as_ptr() as usize - p.as_ptr() as usize + cluster.len();
+            info.path = Cow::Owned(format!("/{prefix}{}", &p[behind..]));
+            cur.advance(2);
         }
 
         if self.is_groupless(prefix) {
@@ -473,6 +473,9 @@ impl Resolver {
             if let Some(fs) = &field_selector
                 && let Ok(Some(name)) = exact_name(fs)
                 && is_valid_path_segment_name(&name)
+                // Stricter than Go: no object name holds a control character,
+                // and none should reach authorizers or logs.
+                && !name.bytes().any(|b| b < 0x20 || b == 0x7f)
                 && other_list_options_decode(label_selector.as_deref(), query)?
             {
                 info.name = name;

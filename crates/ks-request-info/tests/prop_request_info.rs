@@ -255,6 +255,19 @@ proptest! {
         prop_assert_eq!(owned(RESOLVER.parse_request(&request)), direct);
     }
 
+    /// HTTP request targets carry no fragment: a `#` anywhere is rejected,
+    /// in the origin and in the absolute form.
+    #[test]
+    fn prop_hash_anywhere_is_rejected(
+        target in prop_oneof![any_target(), valid_request().prop_map(|r| r.target)],
+        at in any::<prop::sample::Index>(),
+    ) {
+        let boundaries: Vec<usize> = (0..=target.len()).filter(|&i| target.is_char_boundary(i)).collect();
+        let i = boundaries[at.index(boundaries.len())];
+        let with_hash = format!("{}#{}", &target[..i], &target[i..]);
+        prop_assert!(RESOLVER.parse("GET", &with_hash).is_err(), "{:?}", with_hash);
+    }
+
     /// The borrowing parse allocates nothing for a path without escapes:
     /// every string that comes from the path borrows from it.
     #[test]

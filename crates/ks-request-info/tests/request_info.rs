@@ -242,6 +242,18 @@ fn non_resource_requests() {
     );
 }
 
+/// Stricter than Go: a name with a control character (which no object can
+/// have) is not taken from the field selector, so none reaches logs.
+#[test]
+fn no_control_characters_in_names() {
+    let info = Resolver::default()
+        .parse("GET", "/api/v1/pods?fieldSelector=metadata.name%3Da%0Ab")
+        .unwrap();
+    assert_eq!(info.verb, "list");
+    assert_eq!(info.name, "");
+    assert_eq!(info.field_selector, "metadata.name=a\nb");
+}
+
 #[test]
 fn authorization_verb_is_lowercase_for_non_resource() {
     let r = Resolver::default();
@@ -415,7 +427,13 @@ fn kubesphere_requests() {
                 "/api/clusters/gondor/",
                 "verb=GET kube cluster=gondor prefix=api path=/api/",
             ),
-            // Naming the cluster twice is ambiguous.
+            // Naming the cluster twice is ambiguous; a lone inner `clusters`
+            // names none.
+            (
+                "GET",
+                "/clusters/a/apis/clusters",
+                "verb=GET kube cluster=a prefix=apis path=/apis/clusters",
+            ),
             (
                 "GET",
                 "/clusters/a/apis/clusters/b/apps/v1/deployments",
