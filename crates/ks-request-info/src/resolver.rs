@@ -270,23 +270,17 @@ impl Resolver {
         if let Some(mut segments) = Segments::scan_raw(path)? {
             return self.fill(info, method, path, &mut segments, path, &query);
         }
-        match decode_path(path, &self.limits)? {
-            Cow::Borrowed(p) => {
-                let mut segments = Segments::parse(p)?;
-                self.fill(info, method, p, &mut segments, path, &query)
-            }
-            Cow::Owned(p) => {
-                let mut segments = Segments::parse(&p)?;
-                let mut local = RequestInfo {
-                    path: Cow::Borrowed(&p),
-                    verb: Cow::Borrowed(method),
-                    ..RequestInfo::default()
-                };
-                let result = self.fill(&mut local, method, &p, &mut segments, path, &query);
-                *info = local.into_owned();
-                result
-            }
-        }
+        // The path holds escapes: parse the decoded copy, then detach.
+        let decoded = decode_path(path, &self.limits)?;
+        let mut segments = Segments::parse(&decoded)?;
+        let mut local = RequestInfo {
+            path: Cow::Borrowed(&decoded),
+            verb: Cow::Borrowed(method),
+            ..RequestInfo::default()
+        };
+        let result = self.fill(&mut local, method, &decoded, &mut segments, path, &query);
+        *info = local.into_owned();
+        result
     }
 
     fn is_api_prefix(&self, s: &str) -> bool {
