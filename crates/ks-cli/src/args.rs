@@ -27,6 +27,86 @@ pub enum Command {
     /// KubeSphere's CustomResourceDefinitions.
     #[command(subcommand)]
     Crd(CrdCommand),
+
+    /// Authorization questions, answered offline over a policy directory.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+/// `ks auth` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Whether a user may do something: prints `yes` (exit 0) or `no`
+    /// (exit 1); exit 2 on errors.
+    ///
+    /// `ks auth can-i VERB RESOURCE[.GROUP][/SUBRESOURCE] [NAME]` or
+    /// `ks auth can-i VERB /non/resource/url`. With `--batch`, reads one JSON
+    /// attributes object per line from stdin (user, groups, verb, apiGroup,
+    /// resource, subresource, name, namespace, workspace, cluster,
+    /// resourceScope, isResourceRequest, path) and writes one
+    /// `{"allowed": bool, "reason": string}` line each.
+    #[command(name = "can-i")]
+    CanI(CanIArgs),
+}
+
+/// Arguments of `ks auth can-i`.
+#[derive(Debug, Args)]
+pub struct CanIArgs {
+    /// The verb, e.g. `get`, `list`, `create`, `*`.
+    #[arg(value_name = "VERB", required_unless_present = "batch")]
+    pub verb: Option<String>,
+
+    /// `RESOURCE[.GROUP][/SUBRESOURCE]`, or a non-resource URL starting with `/`.
+    #[arg(value_name = "RESOURCE", required_unless_present = "batch")]
+    pub target: Option<String>,
+
+    /// The object name.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Directory of YAML manifests (roles, bindings, namespaces), read
+    /// recursively.
+    #[arg(long, value_name = "DIR")]
+    pub policy: std::path::PathBuf,
+
+    /// Fail on the first invalid document instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// The user to ask for.
+    #[arg(long = "as", value_name = "USER", default_value = "")]
+    pub as_user: String,
+
+    /// A group of the user (repeatable).
+    #[arg(long = "as-group", value_name = "GROUP")]
+    pub as_group: Vec<String>,
+
+    /// The namespace.
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+
+    /// The workspace.
+    #[arg(long)]
+    pub workspace: Option<String>,
+
+    /// The member cluster.
+    #[arg(long)]
+    pub cluster: Option<String>,
+
+    /// The resource scope (Global, Cluster, Workspace, Namespace). Default:
+    /// Namespace with -n, else Workspace with --workspace, else Global for
+    /// KubeSphere's global resources (users, globalroles, ...), else Cluster.
+    #[arg(long)]
+    pub scope: Option<String>,
+
+    /// Also print the binding, role and rule that decided, or why nothing
+    /// matched.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Answer JSON attribute lines from stdin.
+    #[arg(long, conflicts_with_all = ["verb", "target", "name", "explain"])]
+    pub batch: bool,
 }
 
 /// `ks crd` subcommands.

@@ -6,17 +6,20 @@
 //!   ([`request_info`]), with the stable contract described in
 //!   `shared/DESIGN.md`.
 //! - `ks crd print [KIND...]`: KubeSphere's CRDs as YAML (from `ks-types`).
+//! - `ks auth can-i`: offline authorization over a policy directory
+//!   ([`auth`], from `ks-rbac`), single and `--batch` per `shared/DESIGN.md`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod auth;
 pub mod request_info;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use args::{Cli, Command, CrdCommand};
+use args::{AuthCommand, Cli, Command, CrdCommand};
 
 /// Exit status for a usage error (clap uses the same).
 pub const EXIT_USAGE: u8 = 2;
@@ -53,6 +56,31 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
+        Command::Auth(AuthCommand::CanI(args)) => {
+            let policy = auth::load_policy(&args.policy, args.strict, &mut io::stderr().lock())?;
+            let snapshot = ks_rbac::PolicySnapshot::build(&policy);
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+            if args.batch {
+                let input = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
+                auth::can_i_batch(&snapshot, input, &mut out)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let answer = auth::can_i(&snapshot, &args)?;
+            writeln!(out, "{}", if answer.allowed { "yes" } else { "no" })?;
+            if args.explain {
+                writeln!(out, "{}", answer.reason)?;
+                if let Some(rule) = answer.rule {
+                    writeln!(out, "rule: {rule}")?;
+                }
+            }
+            out.flush()?;
+            Ok(if answer.allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Crd(CrdCommand::Print { kinds }) => {
             let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
             let yaml = ks_types::crd::render_crds_yaml(&kinds)

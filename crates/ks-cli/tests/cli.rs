@@ -187,3 +187,112 @@ fn crd_print() {
     let bad = ks(&["crd", "print", "nope"], "");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+fn policy_dir() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/policy").to_owned()
+}
+
+#[test]
+fn auth_can_i_answers_yes_and_no_with_exit_status() {
+    let dir = policy_dir();
+    let yes = ks(
+        &[
+            "auth", "can-i", "list", "pods", "-n", "demo", "--as", "alice", "--policy", &dir,
+        ],
+        "",
+    );
+    assert_eq!(yes.status.code(), Some(0));
+    assert_eq!(String::from_utf8(yes.stdout).unwrap(), "yes\n");
+
+    let no = ks(
+        &[
+            "auth", "can-i", "delete", "pods", "-n", "demo", "--as", "alice", "--policy", &dir,
+        ],
+        "",
+    );
+    assert_eq!(no.status.code(), Some(1));
+    assert_eq!(String::from_utf8(no.stdout).unwrap(), "no\n");
+
+    // A group grant from a List in a nested *.yml file, on a subresource.
+    let logs = ks(
+        &[
+            "auth",
+            "can-i",
+            "get",
+            "pods/log",
+            "-n",
+            "demo",
+            "--as",
+            "carol",
+            "--as-group",
+            "devs",
+            "--policy",
+            &dir,
+            "--explain",
+        ],
+        "",
+    );
+    assert_eq!(logs.status.code(), Some(0));
+    let text = String::from_utf8(logs.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("yes"));
+    assert_eq!(
+        lines.next(),
+        Some(
+            r#"RBAC: allowed by RoleBinding "devs-read-logs/demo" of Role "log-reader" to Group "devs""#
+        )
+    );
+    assert!(lines.next().unwrap().starts_with("rule: {"));
+    // The unknown kind is reported, and the rest still loads.
+    assert!(
+        String::from_utf8(logs.stderr)
+            .unwrap()
+            .contains("NotAnRbacKind")
+    );
+}
+
+#[test]
+fn auth_can_i_batch_answers_every_line() {
+    let input = r#"{"user":"alice","verb":"get","resource":"pods","namespace":"demo","isResourceRequest":true}
+{"user":"alice","verb":"get","resource":"pods","namespace":"demo","isResourceRequest":true,"resourceScope":"Cluster"}
+not json
+{"user":"carol","groups":["devs"],"verb":"get","resource":"pods","subresource":"log","namespace":"demo","isResourceRequest":true}
+{"user":"alice","verb":"get","resource":"pods","isResourceRequest":true,"resourceScope":"Nowhere"}"#;
+    let out = ks(
+        &["auth", "can-i", "--batch", "--policy", &policy_dir()],
+        input,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let lines = json_lines(&out);
+    let allowed: Vec<bool> = lines
+        .iter()
+        .map(|l| l["allowed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(allowed, [true, false, false, true, false]);
+    for line in &lines {
+        assert!(line["reason"].is_string());
+        assert_eq!(line.as_object().unwrap().len(), 2);
+    }
+}
+
+#[test]
+fn auth_can_i_usage_errors_exit_2() {
+    for args in [
+        &[
+            "auth",
+            "can-i",
+            "get",
+            "pods",
+            "--policy",
+            "/nonexistent/dir",
+        ][..],
+        &["auth", "can-i", "get", "pods"],
+        &["auth", "can-i", "--batch", "get", "--policy", "/tmp"],
+        &[
+            "auth", "can-i", "get", "pods", "--scope", "Planet", "--policy", "/tmp",
+        ],
+    ] {
+        let out = ks(args, "");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}

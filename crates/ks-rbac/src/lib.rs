@@ -1,12 +1,101 @@
 //! Multi-scope RBAC for KubeSphere-style multi-tenancy.
 //!
-//! **Status: not implemented yet.** This crate is a placeholder in the
-//! workspace layout; it exports nothing.
+//! ks-rbac decides whether a request is allowed by Kubernetes `PolicyRule`s
+//! granted through four scopes of bindings: KubeSphere's global and
+//! workspace roles (`iam.kubesphere.io/v1alpha2`) and Kubernetes' cluster
+//! roles and roles (`rbac.authorization.k8s.io/v1`). Rule matching is
+//! Kubernetes' exactly ([`matching`]); the order in which scopes are walked
+//! is KubeSphere's ([`reference`](mod@reference) documents it rule by rule). Evaluation is
+//! allow-only: an Allow names the binding, role and subject that granted
+//! it, anything else is "no opinion".
 //!
-//! It will hold a pure (no I/O, no async) authorizer that evaluates Kubernetes
-//! `PolicyRule`s granted through four scopes of bindings: global roles,
-//! workspace roles, cluster roles and namespaced roles, with a compiled,
-//! indexed policy snapshot so that a decision costs time proportional to the
-//! requesting subject's own bindings. Around it: explain, who-can, rule
-//! listing and escalation checks. See `shared/DESIGN.md`, "Authorization
-//! model".
+//! It is a pure crate: no I/O, no async, no clock, no global state; it
+//! builds for `wasm32-unknown-unknown`. Callers read the manifests and hand
+//! over the text.
+//!
+//! ```
+//! use ks_rbac::{Attributes, Policy, PolicySnapshot, ReferenceAuthorizer};
+//! use ks_request_info::{Resolver, ResourceScope};
+//!
+//! let manifests = r#"
+//! apiVersion: v1
+//! kind: Namespace
+//! metadata: {name: demo, labels: {kubesphere.io/workspace: ws1}}
+//! ---
+//! apiVersion: iam.kubesphere.io/v1alpha2
+//! kind: WorkspaceRole
+//! metadata: {name: ws1-viewer, labels: {kubesphere.io/workspace: ws1}}
+//! rules: [{apiGroups: ["*"], resources: ["*"], verbs: [get, list, watch]}]
+//! ---
+//! apiVersion: iam.kubesphere.io/v1alpha2
+//! kind: WorkspaceRoleBinding
+//! metadata: {name: alice-ws1-viewer, labels: {kubesphere.io/workspace: ws1}}
+//! roleRef: {apiGroup: iam.kubesphere.io, kind: WorkspaceRole, name: ws1-viewer}
+//! subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
+//! "#;
+//! let (policy, diagnostics) = Policy::from_yaml("manifests.yaml", manifests);
+//! assert!(diagnostics.is_empty());
+//!
+//! // Compile once (rebuild on change), decide many times without allocating.
+//! let snapshot = PolicySnapshot::build(&policy);
+//! let info = Resolver::default().parse("GET", "/api/v1/namespaces/demo/pods").unwrap();
+//! let attrs = Attributes::from_request_info(&info, "alice", &["team-a"]);
+//! assert_eq!(attrs.resource_scope, Some(ResourceScope::Namespace));
+//!
+//! let decision = snapshot.decide(&attrs);
+//! assert!(decision.is_allowed());
+//! assert_eq!(
+//!     snapshot.explain(&attrs, decision),
+//!     r#"RBAC: allowed by WorkspaceRoleBinding "alice-ws1-viewer" of WorkspaceRole "ws1-viewer" to User "alice""#
+//! );
+//!
+//! // The reference evaluator is the specification; they always agree.
+//! assert_eq!(ReferenceAuthorizer::new(&policy).authorize(&attrs), snapshot.authorize(&attrs));
+//!
+//! let delete = Attributes { verb: "delete", ..attrs };
+//! assert!(!snapshot.is_allowed(&delete));
+//! ```
+//!
+//! Modules:
+//! - [`policy`]: the objects ([`Policy`]) and the YAML loader with
+//!   per-document [`Diagnostic`]s;
+//! - [`attributes`]: what is asked ([`Attributes`], borrowed; and
+//!   [`AttributesRecord`], the JSON line of `ks auth can-i --batch`);
+//! - [`matching`]: Kubernetes' rule matching;
+//! - [`grant`]: subjects, and how grants and errors are described;
+//! - [`aggregation`]: ClusterRole `aggregationRule` and KubeSphere's
+//!   `iam.kubesphere.io/aggregation-roles`;
+//! - [`authorizer`]: the [`RuleSource`] trait and the generic walk;
+//! - [`reference`](mod@reference): the naive evaluator, the specification and test oracle;
+//! - [`snapshot`]: [`PolicySnapshot`], the compiled and indexed evaluator,
+//!   with explain and who-can;
+//! - [`queries`]: the rules a user holds, and Kubernetes' escalation check
+//!   ([`queries::covers`]);
+//! - [`lint`]: findings about a policy (missing roles, risky grants, ...);
+//! - [`synthetic`]: deterministic generated policies for benchmarks;
+//! - [`Error`]: the crate's error.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod aggregation;
+pub mod attributes;
+pub mod authorizer;
+mod error;
+#[doc(hidden)]
+pub mod fuzzing;
+mod fxhash;
+pub mod grant;
+pub mod lint;
+pub mod matching;
+pub mod policy;
+pub mod queries;
+pub mod reference;
+pub mod snapshot;
+pub mod synthetic;
+
+pub use attributes::{Attributes, AttributesRecord, Groups};
+pub use authorizer::{RuleSource, Verdict, Visit};
+pub use error::Error;
+pub use policy::{Diagnostic, Object, Policy, Severity, Strictness};
+pub use reference::ReferenceAuthorizer;
+pub use snapshot::{Allowed, Decision, PolicySnapshot, WhoCan};

@@ -1,0 +1,192 @@
+//! `ks auth`: offline policy questions over a directory of manifests.
+
+use std::fs;
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use ks_rbac::{Attributes, AttributesRecord, Groups, Policy, PolicySnapshot, Severity, Strictness};
+use ks_request_info::{ResolverConfig, ResourceScope};
+
+use crate::CliError;
+use crate::args::CanIArgs;
+
+/// Every `*.yaml`/`*.yml` file under `dir`, recursively, in a stable order.
+fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = fs::read_dir(&current)
+            .map_err(|e| CliError::Usage(format!("--policy {}: {e}", current.display())))?;
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Loads the policy under `dir`. Diagnostics go to `diagnostics` (stderr);
+/// with `strict`, the first error fails the load.
+pub fn load_policy(
+    dir: &Path,
+    strict: bool,
+    diagnostics: &mut impl Write,
+) -> Result<Policy, CliError> {
+    let mut policy = Policy::new();
+    let strictness = if strict {
+        Strictness::Strict
+    } else {
+        Strictness::Tolerant
+    };
+    for file in manifest_files(dir)? {
+        let text = fs::read_to_string(&file)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+        let source = file.display().to_string();
+        let found = policy
+            .load_yaml(&source, &text, strictness)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        for d in &found {
+            writeln!(diagnostics, "{d}")?;
+        }
+        if strict && found.iter().any(|d| d.severity == Severity::Error) {
+            return Err(CliError::Usage(format!("{source}: invalid policy")));
+        }
+    }
+    Ok(policy)
+}
+
+/// `RESOURCE[.GROUP][/SUBRESOURCE]` -> (group, resource, subresource), as
+/// `kubectl auth can-i` reads it (without discovery: names are literal).
+fn split_resource(arg: &str) -> (&str, &str, &str) {
+    let (resource_group, subresource) = arg.split_once('/').unwrap_or((arg, ""));
+    let (resource, group) = resource_group
+        .split_once('.')
+        .unwrap_or((resource_group, ""));
+    (group, resource, subresource)
+}
+
+/// The answer to one `ks auth can-i` question.
+pub struct Answer {
+    /// Whether the request is allowed.
+    pub allowed: bool,
+    /// Why: the binding, role and subject that allowed it, or why nothing did.
+    pub reason: String,
+    /// The rule that allowed it, as compact JSON, when allowed.
+    pub rule: Option<String>,
+}
+
+/// Answers the single form.
+pub fn can_i(snapshot: &PolicySnapshot, args: &CanIArgs) -> Result<Answer, CliError> {
+    let (Some(verb), Some(target)) = (args.verb.as_deref(), args.target.as_deref()) else {
+        return Err(CliError::Usage(
+            "usage: ks auth can-i VERB RESOURCE[.GROUP][/SUBRESOURCE] [NAME], or VERB /URL"
+                .to_owned(),
+        ));
+    };
+    let groups: Vec<&str> = args.as_group.iter().map(String::as_str).collect();
+    let namespace = args.namespace.as_deref().unwrap_or("");
+    let workspace = args.workspace.as_deref().unwrap_or("");
+    let non_resource = target.starts_with('/');
+    let (group, resource, subresource) = if non_resource {
+        ("", "", "")
+    } else {
+        split_resource(target)
+    };
+    let scope = match &args.scope {
+        Some(s) => s
+            .parse::<ResourceScope>()
+            .map_err(|e| CliError::Usage(e.to_string()))?,
+        None if !namespace.is_empty() => ResourceScope::Namespace,
+        None if !workspace.is_empty() => ResourceScope::Workspace,
+        None if ResolverConfig::default()
+            .global_resources
+            .iter()
+            .any(|gr| gr.group == group && gr.resource == resource) =>
+        {
+            ResourceScope::Global
+        }
+        None => ResourceScope::Cluster,
+    };
+    let attrs = Attributes {
+        user: &args.as_user,
+        groups: Groups::Strs(&groups),
+        verb,
+        api_group: group,
+        resource,
+        subresource,
+        name: args.name.as_deref().unwrap_or(""),
+        namespace,
+        workspace,
+        cluster: args.cluster.as_deref().unwrap_or(""),
+        resource_scope: Some(scope),
+        is_resource_request: !non_resource,
+        path: if non_resource { target } else { "" },
+    };
+    let decision = snapshot.decide(&attrs);
+    Ok(Answer {
+        allowed: decision.is_allowed(),
+        reason: snapshot.explain(&attrs, decision),
+        rule: snapshot
+            .allowing_rule(decision)
+            .and_then(|rule| serde_json::to_string(rule).ok()),
+    })
+}
+
+/// The batch form: one JSON attributes object per input line, one
+/// `{"allowed": bool, "reason": string}` per output line, in order. A line
+/// that is not a valid attributes object is answered `allowed: false` with
+/// the problem as the reason; no line is skipped.
+pub fn can_i_batch(
+    snapshot: &PolicySnapshot,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    for line in input.split(b'\n') {
+        let line = line?;
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        let verdict = serde_json::from_slice::<AttributesRecord>(line)
+            .map_err(|e| format!("invalid attributes: {e}"))
+            .and_then(|record| {
+                let attrs = record.as_attributes().map_err(|e| e.to_string())?;
+                Ok(snapshot.authorize(&attrs))
+            });
+        let (allowed, reason) = match verdict {
+            Ok(v) => (v.allowed, v.reason),
+            Err(problem) => (false, problem),
+        };
+        serde_json::to_writer(
+            &mut *out,
+            &serde_json::json!({ "allowed": allowed, "reason": reason }),
+        )?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_split_like_kubectl() {
+        assert_eq!(split_resource("pods"), ("", "pods", ""));
+        assert_eq!(split_resource("pods/log"), ("", "pods", "log"));
+        assert_eq!(
+            split_resource("deployments.apps/scale"),
+            ("apps", "deployments", "scale")
+        );
+        assert_eq!(
+            split_resource("users.iam.kubesphere.io"),
+            ("iam.kubesphere.io", "users", "")
+        );
+        assert_eq!(split_resource("*"), ("", "*", ""));
+    }
+}
