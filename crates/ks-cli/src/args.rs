@@ -47,6 +47,20 @@ pub enum AuthCommand {
     /// `{"allowed": bool, "reason": string}` line each.
     #[command(name = "can-i")]
     CanI(CanIArgs),
+
+    /// Findings about a policy: bindings to missing roles, roles nobody
+    /// binds, risky grants (`*` on `*`, escalate, bind, impersonate,
+    /// cluster-wide secrets read), ... Exit 1 when any finding is an error
+    /// (or any document failed to load), so CI pipelines can gate on it.
+    Lint(LintArgs),
+}
+
+/// Arguments of `ks auth lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Directory of YAML manifests, read recursively.
+    #[arg(long, value_name = "DIR")]
+    pub policy: std::path::PathBuf,
 }
 
 /// Arguments of `ks auth can-i`.

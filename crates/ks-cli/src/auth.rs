@@ -33,13 +33,18 @@ fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
     Ok(files)
 }
 
+/// Largest manifest file read (the YAML parser's cost grows with nesting).
+const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+
 /// Loads the policy under `dir`. Diagnostics go to `diagnostics` (stderr);
-/// with `strict`, the first error fails the load.
+/// with `strict`, the first error fails the load. Returns the policy and
+/// whether any document failed to load.
 pub fn load_policy(
     dir: &Path,
     strict: bool,
     diagnostics: &mut impl Write,
-) -> Result<Policy, CliError> {
+) -> Result<(Policy, bool), CliError> {
+    let mut failed = false;
     let mut policy = Policy::new();
     let strictness = if strict {
         Strictness::Strict
@@ -47,6 +52,13 @@ pub fn load_policy(
         Strictness::Tolerant
     };
     for file in manifest_files(dir)? {
+        let size = fs::metadata(&file)?.len();
+        if size > MAX_MANIFEST_BYTES {
+            return Err(CliError::Usage(format!(
+                "{}: {size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit for a manifest",
+                file.display()
+            )));
+        }
         let text = fs::read_to_string(&file)
             .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
         let source = file.display().to_string();
@@ -56,11 +68,18 @@ pub fn load_policy(
         for d in &found {
             writeln!(diagnostics, "{d}")?;
         }
-        if strict && found.iter().any(|d| d.severity == Severity::Error) {
-            return Err(CliError::Usage(format!("{source}: invalid policy")));
-        }
+        failed |= found.iter().any(|d| d.severity == Severity::Error);
     }
-    Ok(policy)
+    Ok((policy, failed))
+}
+
+/// `ks auth lint`: writes every finding; returns whether any is an error.
+pub fn lint(policy: &Policy, out: &mut impl Write) -> io::Result<bool> {
+    let findings = ks_rbac::lint::lint(policy);
+    for finding in &findings {
+        writeln!(out, "{finding}")?;
+    }
+    Ok(findings.iter().any(|f| f.severity == Severity::Error))
 }
 
 /// `RESOURCE[.GROUP][/SUBRESOURCE]` -> (group, resource, subresource), as

@@ -7,7 +7,8 @@
 //!   `shared/DESIGN.md`.
 //! - `ks crd print [KIND...]`: KubeSphere's CRDs as YAML (from `ks-types`).
 //! - `ks auth can-i`: offline authorization over a policy directory
-//!   ([`auth`], from `ks-rbac`), single and `--batch` per `shared/DESIGN.md`.
+//!   ([`auth`], from `ks-rbac`), single and `--batch` per `shared/DESIGN.md`;
+//!   `ks auth lint`: findings about a policy, exit 1 on errors.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -56,8 +57,21 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
+        Command::Auth(AuthCommand::Lint(args)) => {
+            let (policy, load_failed) =
+                auth::load_policy(&args.policy, false, &mut io::stderr().lock())?;
+            let mut out = io::stdout().lock();
+            let has_errors = auth::lint(&policy, &mut out)?;
+            out.flush()?;
+            Ok(if has_errors || load_failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Auth(AuthCommand::CanI(args)) => {
-            let policy = auth::load_policy(&args.policy, args.strict, &mut io::stderr().lock())?;
+            let (policy, _) =
+                auth::load_policy(&args.policy, args.strict, &mut io::stderr().lock())?;
             let snapshot = ks_rbac::PolicySnapshot::build(&policy);
             let stdout = io::stdout();
             let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());

@@ -296,3 +296,22 @@ fn auth_can_i_usage_errors_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn auth_lint_gates_on_errors() {
+    let bad = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lint-bad");
+    let out = ks(&["auth", "lint", "--policy", bad], "");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("missing-role"), "{text}");
+    assert!(text.contains("dangling"), "{text}");
+    assert!(text.contains("wildcard"), "{text}");
+
+    let good = ks(&["auth", "lint", "--policy", &policy_dir()], "");
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&good.stdout)
+    );
+}
