@@ -46,7 +46,7 @@ pub enum AuthCommand {
     /// resourceScope, isResourceRequest, path) and writes one
     /// `{"allowed": bool, "reason": string}` line each.
     #[command(name = "can-i")]
-    CanI(CanIArgs),
+    CanI(Box<CanIArgs>),
 
     /// Findings about a policy: bindings to missing roles, roles nobody
     /// binds, risky grants (`*` on `*`, escalate, bind, impersonate,
