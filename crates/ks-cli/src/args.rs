@@ -48,11 +48,80 @@ pub enum AuthCommand {
     #[command(name = "can-i")]
     CanI(Box<CanIArgs>),
 
+    /// Who may do something: every binding that grants it, with its role
+    /// and subjects (users, groups, service accounts).
+    #[command(name = "who-can")]
+    WhoCan(Box<WhoCanArgs>),
+
+    /// The rules a user holds at a scope, like `kubectl auth can-i --list`.
+    Rules(Box<RulesArgs>),
+
     /// Findings about a policy: bindings to missing roles, roles nobody
     /// binds, risky grants (`*` on `*`, escalate, bind, impersonate,
     /// cluster-wide secrets read), ... Exit 1 when any finding is an error
     /// (or any document failed to load), so CI pipelines can gate on it.
     Lint(LintArgs),
+}
+
+/// The request of `ks auth who-can`.
+#[derive(Debug, Args)]
+pub struct WhoCanArgs {
+    /// The verb.
+    #[arg(value_name = "VERB")]
+    pub verb: String,
+
+    /// `RESOURCE[.GROUP][/SUBRESOURCE]`, or a non-resource URL starting with `/`.
+    #[arg(value_name = "RESOURCE")]
+    pub target: String,
+
+    /// The object name.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Directory of YAML manifests, read recursively.
+    #[arg(long, value_name = "DIR")]
+    pub policy: std::path::PathBuf,
+
+    /// The namespace.
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+
+    /// The workspace.
+    #[arg(long)]
+    pub workspace: Option<String>,
+
+    /// The resource scope; derived as for `can-i` when absent.
+    #[arg(long)]
+    pub scope: Option<String>,
+}
+
+/// Arguments of `ks auth rules`.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Directory of YAML manifests, read recursively.
+    #[arg(long, value_name = "DIR")]
+    pub policy: std::path::PathBuf,
+
+    /// The user.
+    #[arg(long = "as", value_name = "USER", default_value = "")]
+    pub as_user: String,
+
+    /// A group of the user (repeatable).
+    #[arg(long = "as-group", value_name = "GROUP")]
+    pub as_group: Vec<String>,
+
+    /// The namespace (Namespace scope).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+
+    /// The workspace (Workspace scope, unless -n is given).
+    #[arg(long)]
+    pub workspace: Option<String>,
+
+    /// The resource scope; default Namespace with -n, Workspace with
+    /// --workspace, else Cluster.
+    #[arg(long)]
+    pub scope: Option<String>,
 }
 
 /// Arguments of `ks auth lint`.

@@ -8,7 +8,7 @@ use ks_rbac::{Attributes, AttributesRecord, Groups, Policy, PolicySnapshot, Seve
 use ks_request_info::{ResolverConfig, ResourceScope};
 
 use crate::CliError;
-use crate::args::CanIArgs;
+use crate::args::{CanIArgs, RulesArgs, WhoCanArgs};
 
 /// Every `*.yaml`/`*.yml` file under `dir`, recursively, in a stable order.
 fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
@@ -102,6 +102,61 @@ pub struct Answer {
     pub rule: Option<String>,
 }
 
+/// What a single-form question asks, before it is borrowed as [`Attributes`].
+struct Question<'a> {
+    verb: &'a str,
+    target: &'a str,
+    name: &'a str,
+    namespace: &'a str,
+    workspace: &'a str,
+    cluster: &'a str,
+    scope: Option<&'a str>,
+}
+
+impl<'a> Question<'a> {
+    /// The attributes for `user` and `groups`. The scope is the given one,
+    /// else Namespace with a namespace, Workspace with a workspace, Global for
+    /// KubeSphere's global resources (users, globalroles, ...), else Cluster.
+    fn attributes(&self, user: &'a str, groups: &'a [&'a str]) -> Result<Attributes<'a>, CliError> {
+        let non_resource = self.target.starts_with('/');
+        let (group, resource, subresource) = if non_resource {
+            ("", "", "")
+        } else {
+            split_resource(self.target)
+        };
+        let scope = match self.scope {
+            Some(s) => s
+                .parse::<ResourceScope>()
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+            None if !self.namespace.is_empty() => ResourceScope::Namespace,
+            None if !self.workspace.is_empty() => ResourceScope::Workspace,
+            None if ResolverConfig::default()
+                .global_resources
+                .iter()
+                .any(|gr| gr.group == group && gr.resource == resource) =>
+            {
+                ResourceScope::Global
+            }
+            None => ResourceScope::Cluster,
+        };
+        Ok(Attributes {
+            user,
+            groups: Groups::Strs(groups),
+            verb: self.verb,
+            api_group: group,
+            resource,
+            subresource,
+            name: self.name,
+            namespace: self.namespace,
+            workspace: self.workspace,
+            cluster: self.cluster,
+            resource_scope: Some(scope),
+            is_resource_request: !non_resource,
+            path: if non_resource { self.target } else { "" },
+        })
+    }
+}
+
 /// Answers the single form.
 pub fn can_i(snapshot: &PolicySnapshot, args: &CanIArgs) -> Result<Answer, CliError> {
     let (Some(verb), Some(target)) = (args.verb.as_deref(), args.target.as_deref()) else {
@@ -111,44 +166,16 @@ pub fn can_i(snapshot: &PolicySnapshot, args: &CanIArgs) -> Result<Answer, CliEr
         ));
     };
     let groups: Vec<&str> = args.as_group.iter().map(String::as_str).collect();
-    let namespace = args.namespace.as_deref().unwrap_or("");
-    let workspace = args.workspace.as_deref().unwrap_or("");
-    let non_resource = target.starts_with('/');
-    let (group, resource, subresource) = if non_resource {
-        ("", "", "")
-    } else {
-        split_resource(target)
-    };
-    let scope = match &args.scope {
-        Some(s) => s
-            .parse::<ResourceScope>()
-            .map_err(|e| CliError::Usage(e.to_string()))?,
-        None if !namespace.is_empty() => ResourceScope::Namespace,
-        None if !workspace.is_empty() => ResourceScope::Workspace,
-        None if ResolverConfig::default()
-            .global_resources
-            .iter()
-            .any(|gr| gr.group == group && gr.resource == resource) =>
-        {
-            ResourceScope::Global
-        }
-        None => ResourceScope::Cluster,
-    };
-    let attrs = Attributes {
-        user: &args.as_user,
-        groups: Groups::Strs(&groups),
+    let question = Question {
         verb,
-        api_group: group,
-        resource,
-        subresource,
+        target,
         name: args.name.as_deref().unwrap_or(""),
-        namespace,
-        workspace,
+        namespace: args.namespace.as_deref().unwrap_or(""),
+        workspace: args.workspace.as_deref().unwrap_or(""),
         cluster: args.cluster.as_deref().unwrap_or(""),
-        resource_scope: Some(scope),
-        is_resource_request: !non_resource,
-        path: if non_resource { target } else { "" },
+        scope: args.scope.as_deref(),
     };
+    let attrs = question.attributes(&args.as_user, &groups)?;
     let decision = snapshot.decide(&attrs);
     Ok(Answer {
         allowed: decision.is_allowed(),
@@ -157,6 +184,131 @@ pub fn can_i(snapshot: &PolicySnapshot, args: &CanIArgs) -> Result<Answer, CliEr
             .allowing_rule(decision)
             .and_then(|rule| serde_json::to_string(rule).ok()),
     })
+}
+
+/// `ks auth who-can`: one row per (binding, subject) that grants the request.
+pub fn who_can(
+    snapshot: &PolicySnapshot,
+    args: &WhoCanArgs,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let question = Question {
+        verb: &args.verb,
+        target: &args.target,
+        name: args.name.as_deref().unwrap_or(""),
+        namespace: args.namespace.as_deref().unwrap_or(""),
+        workspace: args.workspace.as_deref().unwrap_or(""),
+        cluster: "",
+        scope: args.scope.as_deref(),
+    };
+    let attrs = question.attributes("", &[])?;
+    let mut rows = vec![[
+        "BINDING".to_owned(),
+        "ROLE".to_owned(),
+        "SUBJECT".to_owned(),
+    ]];
+    for grant in snapshot.who_can(&attrs) {
+        let binding = if grant.binding_namespace.is_empty() {
+            format!("{:?} {}", grant.binding_kind, grant.binding_name)
+        } else {
+            format!(
+                "{:?} {}/{}",
+                grant.binding_kind, grant.binding_namespace, grant.binding_name
+            )
+        };
+        let role = format!("{} {}", grant.role_kind, grant.role_name);
+        for subject in &grant.subjects {
+            let who = match subject.namespace.as_deref() {
+                Some(ns) if subject.kind == "ServiceAccount" => {
+                    format!("ServiceAccount {ns}/{}", subject.name)
+                }
+                _ => format!("{} {}", subject.kind, subject.name),
+            };
+            rows.push([binding.clone(), role.clone(), who]);
+        }
+    }
+    write_table(out, &rows)?;
+    Ok(())
+}
+
+/// `ks auth rules`: the rules a user holds, one row per rule, in kubectl's
+/// `can-i --list` columns. Unresolvable bindings are reported after the table.
+pub fn rules(
+    snapshot: &PolicySnapshot,
+    args: &RulesArgs,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let groups: Vec<&str> = args.as_group.iter().map(String::as_str).collect();
+    let question = Question {
+        verb: "",
+        target: "",
+        name: "",
+        namespace: args.namespace.as_deref().unwrap_or(""),
+        workspace: args.workspace.as_deref().unwrap_or(""),
+        cluster: "",
+        scope: args.scope.as_deref(),
+    };
+    let attrs = question.attributes(&args.as_user, &groups)?;
+    let review = snapshot.rules_for(&attrs);
+    let list =
+        |v: &Option<Vec<String>>| format!("[{}]", v.as_deref().unwrap_or_default().join(" "));
+    let mut rows = vec![[
+        "Resources".to_owned(),
+        "Non-Resource URLs".to_owned(),
+        "Resource Names".to_owned(),
+        "Verbs".to_owned(),
+    ]];
+    for rule in &review.rules {
+        let groups = rule.api_groups.as_deref().unwrap_or_default();
+        let resources: Vec<String> = rule
+            .resources
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|r| {
+                groups.iter().map(move |g| {
+                    if g.is_empty() {
+                        r.clone()
+                    } else {
+                        format!("{r}.{g}")
+                    }
+                })
+            })
+            .collect();
+        rows.push([
+            resources.join(","),
+            list(&rule.non_resource_urls),
+            list(&rule.resource_names),
+            format!("[{}]", rule.verbs.join(" ")),
+        ]);
+    }
+    write_table(out, &rows)?;
+    for error in &review.errors {
+        writeln!(out, "incomplete: {error}")?;
+    }
+    Ok(())
+}
+
+/// Left-aligned columns separated by three spaces.
+fn write_table<const N: usize>(out: &mut impl Write, rows: &[[String; N]]) -> io::Result<()> {
+    let mut widths = [0; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}   "));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
 }
 
 /// The batch form: one JSON attributes object per input line, one

@@ -8,7 +8,8 @@
 //! - `ks crd print [KIND...]`: KubeSphere's CRDs as YAML (from `ks-types`).
 //! - `ks auth can-i`: offline authorization over a policy directory
 //!   ([`auth`], from `ks-rbac`), single and `--batch` per `shared/DESIGN.md`;
-//!   `ks auth lint`: findings about a policy, exit 1 on errors.
+//!   `ks auth who-can` and `ks auth rules`; `ks auth lint`: findings about a
+//!   policy, exit 1 on errors.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -57,6 +58,22 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
+        Command::Auth(AuthCommand::WhoCan(args)) => {
+            let (policy, _) = auth::load_policy(&args.policy, false, &mut io::stderr().lock())?;
+            let snapshot = ks_rbac::PolicySnapshot::build(&policy);
+            let mut out = io::stdout().lock();
+            auth::who_can(&snapshot, &args, &mut out)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Auth(AuthCommand::Rules(args)) => {
+            let (policy, _) = auth::load_policy(&args.policy, false, &mut io::stderr().lock())?;
+            let snapshot = ks_rbac::PolicySnapshot::build(&policy);
+            let mut out = io::stdout().lock();
+            auth::rules(&snapshot, &args, &mut out)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Auth(AuthCommand::Lint(args)) => {
             let (policy, load_failed) =
                 auth::load_policy(&args.policy, false, &mut io::stderr().lock())?;

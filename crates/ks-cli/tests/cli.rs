@@ -315,3 +315,94 @@ fn auth_lint_gates_on_errors() {
         String::from_utf8_lossy(&good.stdout)
     );
 }
+
+#[test]
+fn auth_who_can_lists_bindings_and_subjects() {
+    let out = ks(
+        &[
+            "auth",
+            "who-can",
+            "get",
+            "pods/log",
+            "-n",
+            "demo",
+            "--policy",
+            &policy_dir(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| {
+            l.split("   ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows[0], ["BINDING", "ROLE", "SUBJECT"]);
+    assert!(rows.contains(&vec![
+        "WorkspaceRoleBinding alice-ws1-viewer",
+        "WorkspaceRole ws1-viewer",
+        "User alice"
+    ]));
+    assert!(rows.contains(&vec![
+        "RoleBinding demo/devs-read-logs",
+        "Role log-reader",
+        "Group devs"
+    ]));
+    assert_eq!(rows.len(), 3);
+
+    // Nobody may delete pods there.
+    let none = ks(
+        &[
+            "auth",
+            "who-can",
+            "delete",
+            "pods",
+            "-n",
+            "demo",
+            "--policy",
+            &policy_dir(),
+        ],
+        "",
+    );
+    assert_eq!(String::from_utf8(none.stdout).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn auth_rules_lists_what_a_user_holds() {
+    let out = ks(
+        &[
+            "auth",
+            "rules",
+            "--as",
+            "carol",
+            "--as-group",
+            "devs",
+            "-n",
+            "demo",
+            "--policy",
+            &policy_dir(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("Resources"), "{text}");
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[1].starts_with("pods/log") && lines[1].ends_with("[get]"),
+        "{text}"
+    );
+
+    // alice's workspace role does not apply at Cluster scope.
+    let out = ks(
+        &["auth", "rules", "--as", "alice", "--policy", &policy_dir()],
+        "",
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+}
