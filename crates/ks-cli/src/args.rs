@@ -82,17 +82,9 @@ pub struct WhoCanArgs {
     #[arg(long, value_name = "DIR")]
     pub policy: std::path::PathBuf,
 
-    /// The namespace.
-    #[arg(short = 'n', long)]
-    pub namespace: Option<String>,
-
-    /// The workspace.
-    #[arg(long)]
-    pub workspace: Option<String>,
-
-    /// The resource scope; derived as for `can-i` when absent.
-    #[arg(long)]
-    pub scope: Option<String>,
+    /// Where.
+    #[command(flatten)]
+    pub place: PlaceArgs,
 }
 
 /// Arguments of `ks auth rules`.
@@ -102,6 +94,18 @@ pub struct RulesArgs {
     #[arg(long, value_name = "DIR")]
     pub policy: std::path::PathBuf,
 
+    /// Who asks.
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+
+    /// Where.
+    #[command(flatten)]
+    pub place: PlaceArgs,
+}
+
+/// The user and groups a question is asked for.
+#[derive(Debug, Args)]
+pub struct SubjectArgs {
     /// The user.
     #[arg(long = "as", value_name = "USER", default_value = "")]
     pub as_user: String,
@@ -109,17 +113,22 @@ pub struct RulesArgs {
     /// A group of the user (repeatable).
     #[arg(long = "as-group", value_name = "GROUP")]
     pub as_group: Vec<String>,
+}
 
-    /// The namespace (Namespace scope).
+/// Where a question is asked: namespace, workspace and resource scope.
+#[derive(Debug, Args)]
+pub struct PlaceArgs {
+    /// The namespace.
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
 
-    /// The workspace (Workspace scope, unless -n is given).
+    /// The workspace.
     #[arg(long)]
     pub workspace: Option<String>,
 
-    /// The resource scope; default Namespace with -n, Workspace with
-    /// --workspace, else Cluster.
+    /// The resource scope (Global, Cluster, Workspace, Namespace). Default:
+    /// Namespace with -n, else Workspace with --workspace, else Global for
+    /// KubeSphere's global resources (users, globalroles, ...), else Cluster.
     #[arg(long)]
     pub scope: Option<String>,
 }
@@ -156,31 +165,17 @@ pub struct CanIArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// The user to ask for.
-    #[arg(long = "as", value_name = "USER", default_value = "")]
-    pub as_user: String,
+    /// Who asks.
+    #[command(flatten)]
+    pub subject: SubjectArgs,
 
-    /// A group of the user (repeatable).
-    #[arg(long = "as-group", value_name = "GROUP")]
-    pub as_group: Vec<String>,
-
-    /// The namespace.
-    #[arg(short = 'n', long)]
-    pub namespace: Option<String>,
-
-    /// The workspace.
-    #[arg(long)]
-    pub workspace: Option<String>,
+    /// Where.
+    #[command(flatten)]
+    pub place: PlaceArgs,
 
     /// The member cluster.
     #[arg(long)]
     pub cluster: Option<String>,
-
-    /// The resource scope (Global, Cluster, Workspace, Namespace). Default:
-    /// Namespace with -n, else Workspace with --workspace, else Global for
-    /// KubeSphere's global resources (users, globalroles, ...), else Cluster.
-    #[arg(long)]
-    pub scope: Option<String>,
 
     /// Also print the binding, role and rule that decided, or why nothing
     /// matched.

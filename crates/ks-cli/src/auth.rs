@@ -165,17 +165,17 @@ pub fn can_i(snapshot: &PolicySnapshot, args: &CanIArgs) -> Result<Answer, CliEr
                 .to_owned(),
         ));
     };
-    let groups: Vec<&str> = args.as_group.iter().map(String::as_str).collect();
+    let groups: Vec<&str> = args.subject.as_group.iter().map(String::as_str).collect();
     let question = Question {
         verb,
         target,
         name: args.name.as_deref().unwrap_or(""),
-        namespace: args.namespace.as_deref().unwrap_or(""),
-        workspace: args.workspace.as_deref().unwrap_or(""),
+        namespace: args.place.namespace.as_deref().unwrap_or(""),
+        workspace: args.place.workspace.as_deref().unwrap_or(""),
         cluster: args.cluster.as_deref().unwrap_or(""),
-        scope: args.scope.as_deref(),
+        scope: args.place.scope.as_deref(),
     };
-    let attrs = question.attributes(&args.as_user, &groups)?;
+    let attrs = question.attributes(&args.subject.as_user, &groups)?;
     let decision = snapshot.decide(&attrs);
     Ok(Answer {
         allowed: decision.is_allowed(),
@@ -196,10 +196,10 @@ pub fn who_can(
         verb: &args.verb,
         target: &args.target,
         name: args.name.as_deref().unwrap_or(""),
-        namespace: args.namespace.as_deref().unwrap_or(""),
-        workspace: args.workspace.as_deref().unwrap_or(""),
+        namespace: args.place.namespace.as_deref().unwrap_or(""),
+        workspace: args.place.workspace.as_deref().unwrap_or(""),
         cluster: "",
-        scope: args.scope.as_deref(),
+        scope: args.place.scope.as_deref(),
     };
     let attrs = question.attributes("", &[])?;
     let mut rows = vec![[
@@ -238,17 +238,17 @@ pub fn rules(
     args: &RulesArgs,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let groups: Vec<&str> = args.as_group.iter().map(String::as_str).collect();
+    let groups: Vec<&str> = args.subject.as_group.iter().map(String::as_str).collect();
     let question = Question {
         verb: "",
         target: "",
         name: "",
-        namespace: args.namespace.as_deref().unwrap_or(""),
-        workspace: args.workspace.as_deref().unwrap_or(""),
+        namespace: args.place.namespace.as_deref().unwrap_or(""),
+        workspace: args.place.workspace.as_deref().unwrap_or(""),
         cluster: "",
-        scope: args.scope.as_deref(),
+        scope: args.place.scope.as_deref(),
     };
-    let attrs = question.attributes(&args.as_user, &groups)?;
+    let attrs = question.attributes(&args.subject.as_user, &groups)?;
     let review = snapshot.rules_for(&attrs);
     let list =
         |v: &Option<Vec<String>>| format!("[{}]", v.as_deref().unwrap_or_default().join(" "));
