@@ -153,6 +153,7 @@ impl<'a> Question<'a> {
             resource_scope: Some(scope),
             is_resource_request: !non_resource,
             path: if non_resource { self.target } else { "" },
+            ..Attributes::default()
         })
     }
 }

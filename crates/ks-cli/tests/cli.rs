@@ -276,6 +276,37 @@ not json
 }
 
 #[test]
+fn auth_can_i_batch_reads_extra() {
+    // `extra` (Kubernetes' user.Info Extra) is carried but never matched,
+    // even when its keys and values look like users and groups; a malformed
+    // one is answered with an error line, like any other malformed field.
+    let input = r#"{"user":"alice","extra":{"scopes":["x","y"],"none":[]},"verb":"get","resource":"pods","namespace":"demo","isResourceRequest":true}
+{"user":"alice","verb":"get","resource":"pods","namespace":"demo","isResourceRequest":true}
+{"user":"bob","extra":{"user":["alice"],"groups":["system:masters"]},"verb":"get","resource":"pods","namespace":"demo","isResourceRequest":true}
+{"user":"alice","extra":{"k":"notalist"},"verb":"get","resource":"pods","namespace":"demo","isResourceRequest":true}
+{"user":"alice","extra":["k"],"verb":"get","resource":"pods","namespace":"demo","isResourceRequest":true}
+{"user":"alice","extra":{},"verb":"get","resource":"pods","namespace":"demo","isResourceRequest":true}"#;
+    let out = ks(
+        &["auth", "can-i", "--batch", "--policy", &policy_dir()],
+        input,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let lines = json_lines(&out);
+    let allowed: Vec<bool> = lines
+        .iter()
+        .map(|l| l["allowed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(allowed, [true, true, false, false, false, true]);
+    assert_eq!(lines[0]["reason"], lines[1]["reason"]);
+    assert_eq!(lines[5]["reason"], lines[1]["reason"]);
+    for (i, expected) in [(3, "expected a sequence"), (4, "expected a map")] {
+        let reason = lines[i]["reason"].as_str().unwrap();
+        assert!(reason.starts_with("invalid attributes: "), "{reason}");
+        assert!(reason.contains(expected), "{reason}");
+    }
+}
+
+#[test]
 fn auth_can_i_usage_errors_exit_2() {
     for args in [
         &[

@@ -1,6 +1,7 @@
 //! What is being asked: [`Attributes`] of a request, borrowed, and their
 //! owned, wire form [`AttributesRecord`] (one line of `ks auth can-i --batch`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use ks_request_info::{RequestInfo, ResourceScope};
@@ -80,6 +81,140 @@ impl<'a> From<&'a Vec<String>> for Groups<'a> {
     }
 }
 
+/// The user's extra attributes: Kubernetes' `user.Info` Extra
+/// (`map[string][]string`, e.g. token scopes or the node a service account
+/// token was bound to), borrowed like [`Groups`], so building
+/// [`Attributes`] never allocates. The default is empty and costs nothing.
+///
+/// RBAC never looks at them (neither does Kubernetes' RBAC authorizer);
+/// they are carried for callers, audit and authorizers that do.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use ks_rbac::{Attributes, Extra};
+///
+/// let scopes = [("scopes", &["view", "edit"][..])];
+/// let attrs = Attributes { user: "alice", extra: Extra::Strs(&scopes), ..Attributes::default() };
+/// assert_eq!(attrs.extra.get("scopes").unwrap().get(1), Some("edit"));
+///
+/// // What a TokenReview's `UserInfo` or an `AttributesRecord` holds.
+/// let owned = BTreeMap::from([("scopes".to_owned(), vec!["view".to_owned()])]);
+/// let attrs = Attributes { extra: Extra::Map(&owned), ..attrs };
+/// assert_eq!(attrs.extra.iter().count(), 1);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub enum Extra<'a> {
+    /// Pairs of a key and its values, in the caller's order. Keys should be
+    /// unique; [`Extra::get`] takes the first.
+    Strs(&'a [(&'a str, &'a [&'a str])]),
+    /// A map of owned strings, as [`AttributesRecord`] (and k8s-openapi's
+    /// `UserInfo` and `SubjectAccessReviewSpec`) hold it.
+    Map(&'a BTreeMap<String, Vec<String>>),
+}
+
+impl Default for Extra<'_> {
+    fn default() -> Self {
+        Extra::Strs(&[])
+    }
+}
+
+impl<'a> Extra<'a> {
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        match self {
+            Extra::Strs(e) => e.len(),
+            Extra::Map(e) => e.len(),
+        }
+    }
+
+    /// Whether there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values of `key` (case-sensitive), if it is present.
+    pub fn get(&self, key: &str) -> Option<ExtraValues<'a>> {
+        match *self {
+            Extra::Strs(e) => e
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| ExtraValues::Strs(v)),
+            Extra::Map(e) => e.get(key).map(|v| ExtraValues::Strings(v)),
+        }
+    }
+
+    /// The keys and their values: in the caller's order for
+    /// [`Extra::Strs`], in key order for [`Extra::Map`].
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, ExtraValues<'a>)> + 'a {
+        let (strs, map) = match *self {
+            Extra::Strs(e) => (e, None),
+            Extra::Map(e) => (&[][..], Some(e)),
+        };
+        let strs = strs.iter().map(|(k, v)| (*k, ExtraValues::Strs(v)));
+        let map = map
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), ExtraValues::Strings(v)));
+        strs.chain(map)
+    }
+}
+
+impl<'a> From<&'a [(&'a str, &'a [&'a str])]> for Extra<'a> {
+    fn from(e: &'a [(&'a str, &'a [&'a str])]) -> Self {
+        Extra::Strs(e)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [(&'a str, &'a [&'a str]); N]> for Extra<'a> {
+    fn from(e: &'a [(&'a str, &'a [&'a str]); N]) -> Self {
+        Extra::Strs(e)
+    }
+}
+
+impl<'a> From<&'a BTreeMap<String, Vec<String>>> for Extra<'a> {
+    fn from(e: &'a BTreeMap<String, Vec<String>>) -> Self {
+        Extra::Map(e)
+    }
+}
+
+/// The values of one [`Extra`] key, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub enum ExtraValues<'a> {
+    /// A slice of string slices.
+    Strs(&'a [&'a str]),
+    /// A slice of owned strings.
+    Strings(&'a [String]),
+}
+
+impl<'a> ExtraValues<'a> {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            ExtraValues::Strs(v) => v.len(),
+            ExtraValues::Strings(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value at `index`.
+    pub fn get(&self, index: usize) -> Option<&'a str> {
+        match *self {
+            ExtraValues::Strs(v) => v.get(index).copied(),
+            ExtraValues::Strings(v) => v.get(index).map(String::as_str),
+        }
+    }
+
+    /// The values, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let this = *self;
+        (0..this.len()).filter_map(move |i| this.get(i))
+    }
+}
+
 /// The attributes of one request that authorization looks at (Kubernetes'
 /// `authorizer.Attributes`, extended by KubeSphere with workspace, cluster
 /// and resource scope). Everything is borrowed; building one allocates
@@ -94,6 +229,8 @@ pub struct Attributes<'a> {
     pub user: &'a str,
     /// The user's groups.
     pub groups: Groups<'a>,
+    /// The user's extra attributes; they never change an RBAC decision.
+    pub extra: Extra<'a>,
     /// The verb (`get`, `list`, ... or, for non-resource requests, what the
     /// request info holds).
     pub verb: &'a str,
@@ -121,7 +258,8 @@ pub struct Attributes<'a> {
 }
 
 impl<'a> Attributes<'a> {
-    /// Attributes of a parsed request for `user` with `groups`.
+    /// Attributes of a parsed request for `user` with `groups` and no
+    /// [`Extra`] (add them with `Attributes { extra, ..attrs }`).
     ///
     /// The verb is taken as the request info holds it; for non-resource
     /// requests KubeSphere keeps the HTTP method as sent, so pass
@@ -135,6 +273,7 @@ impl<'a> Attributes<'a> {
         Attributes {
             user,
             groups: groups.into(),
+            extra: Extra::default(),
             verb: &info.verb,
             api_group: &info.api_group,
             resource: &info.resource,
@@ -217,6 +356,10 @@ pub struct AttributesRecord {
     pub user: String,
     /// The user's groups.
     pub groups: Vec<String>,
+    /// The user's extra attributes (key to values); carried, never matched.
+    /// A key must map to a list of strings.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, Vec<String>>,
     /// The verb.
     pub verb: String,
     /// API group.
@@ -261,6 +404,7 @@ impl AttributesRecord {
         Ok(Attributes {
             user: &self.user,
             groups: Groups::Strings(&self.groups),
+            extra: Extra::Map(&self.extra),
             verb: &self.verb,
             api_group: &self.api_group,
             resource: &self.resource,
@@ -296,6 +440,66 @@ mod tests {
     }
 
     #[test]
+    fn record_reads_extra() {
+        let r: AttributesRecord = serde_json::from_str(
+            r#"{"user":"u","extra":{"scopes":["a","b"],"authentication.kubernetes.io/pod-name":[],"k":[""]}}"#,
+        )
+        .unwrap();
+        let a = r.as_attributes().unwrap();
+        assert_eq!(a.extra.len(), 3);
+        let scopes = a.extra.get("scopes").unwrap();
+        assert_eq!(scopes.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(
+            a.extra
+                .get("authentication.kubernetes.io/pod-name")
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(a.extra.get("k").unwrap().get(0), Some(""));
+        assert!(a.extra.get("Scopes").is_none());
+        // Absent is empty, and an empty map is not written back.
+        let r: AttributesRecord = serde_json::from_str(r#"{"user":"u"}"#).unwrap();
+        assert!(r.extra.is_empty() && r.as_attributes().unwrap().extra.is_empty());
+        assert!(!serde_json::to_string(&r).unwrap().contains("extra"));
+        // A key maps to a list of strings, nothing else.
+        for bad in [
+            r#"{"extra":{"k":"notalist"}}"#,
+            r#"{"extra":{"k":[1]}}"#,
+            r#"{"extra":{"k":null}}"#,
+            r#"{"extra":["k","v"]}"#,
+            r#"{"extra":"k=v"}"#,
+            r#"{"extra":null}"#,
+        ] {
+            let e = serde_json::from_str::<AttributesRecord>(bad).unwrap_err();
+            assert!(e.is_data(), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn extra_borrows_either_form() {
+        assert!(Extra::default().is_empty());
+        assert_eq!(Extra::default().iter().count(), 0);
+        let pairs = [("scopes", &["a", "b"][..]), ("empty", &[][..])];
+        let strs = Extra::from(&pairs);
+        let map: BTreeMap<String, Vec<String>> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+            .collect();
+        let owned = Extra::from(&map);
+        for extra in [strs, owned] {
+            assert_eq!(extra.len(), 2);
+            assert_eq!(extra.get("scopes").unwrap().len(), 2);
+            assert_eq!(extra.get("scopes").unwrap().get(1), Some("b"));
+            assert!(extra.get("empty").unwrap().is_empty());
+            assert!(extra.get("missing").is_none());
+        }
+        let keys: Vec<&str> = strs.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["scopes", "empty"]); // the caller's order
+        let keys: Vec<&str> = owned.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["empty", "scopes"]); // key order
+    }
+
+    #[test]
     fn from_request_info() {
         let resolver = ks_request_info::Resolver::default();
         let info = resolver
@@ -309,6 +513,7 @@ mod tests {
         );
         assert_eq!(a.resource_scope, Some(ResourceScope::Namespace));
         assert!(a.groups.contains("g"));
+        assert!(a.extra.is_empty());
         assert_eq!(
             a.describe_operation().to_string(),
             r#""get" resource "pods/log" named "p1" in namespace "ns1""#

@@ -5,7 +5,8 @@ use k8s_openapi::api::rbac::v1::PolicyRule;
 use ks_request_info::ResourceScope;
 
 use crate::{
-    Attributes, AttributesRecord, Groups, Policy, PolicySnapshot, ReferenceAuthorizer, Strictness,
+    Attributes, AttributesRecord, Extra, Groups, Policy, PolicySnapshot, ReferenceAuthorizer,
+    Strictness,
 };
 
 /// The line separating the policy from the requests in a fuzz input.
@@ -19,7 +20,8 @@ const MAX_REQUESTS: usize = 64;
 /// panic otherwise.
 ///
 /// The input is UTF-8 (lossily decoded): YAML manifests, then optionally a
-/// line `%%` followed by one JSON [`AttributesRecord`] per line. Requests
+/// line `%%` followed by one JSON [`AttributesRecord`] per line (those with
+/// `extra` are also decided without it: the answer must not change). Requests
 /// are also made up from the names the policy mentions, so inputs without
 /// requests still exercise the evaluators.
 pub fn check_policy(data: &[u8]) {
@@ -73,6 +75,18 @@ fn check(snapshot: &PolicySnapshot, reference: &ReferenceAuthorizer<'_>, attrs: 
         want,
         "rule walk disagrees on {attrs:?}"
     );
+    // RBAC ignores the user's extra attributes.
+    if !attrs.extra.is_empty() {
+        let without = Attributes {
+            extra: Extra::default(),
+            ..*attrs
+        };
+        assert_eq!(
+            snapshot.authorize(&without),
+            want,
+            "extra changed the decision on {attrs:?}"
+        );
+    }
 }
 
 /// Names taken from a policy to make up requests.
@@ -172,10 +186,10 @@ impl Probes {
                         name: first(&rule.resource_names),
                         namespace,
                         workspace,
-                        cluster: "",
                         resource_scope: Some(scope),
                         is_resource_request: rule.non_resource_urls.is_none(),
                         path: first(&rule.non_resource_urls),
+                        ..Attributes::default()
                     };
                     if !f(&attrs) {
                         return;

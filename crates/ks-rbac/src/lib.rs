@@ -59,8 +59,9 @@
 //! Modules:
 //! - [`policy`]: the objects ([`Policy`]) and the YAML loader with
 //!   per-document [`Diagnostic`]s;
-//! - [`attributes`]: what is asked ([`Attributes`], borrowed; and
-//!   [`AttributesRecord`], the JSON line of `ks auth can-i --batch`);
+//! - [`attributes`]: what is asked ([`Attributes`], borrowed, with the
+//!   user's [`Groups`] and [`Extra`]; and [`AttributesRecord`], the JSON
+//!   line of `ks auth can-i --batch`);
 //! - [`matching`]: Kubernetes' rule matching;
 //! - [`grant`]: subjects, and how grants and errors are described;
 //! - [`aggregation`]: ClusterRole `aggregationRule` and KubeSphere's
@@ -93,7 +94,7 @@ pub mod reference;
 pub mod snapshot;
 pub mod synthetic;
 
-pub use attributes::{Attributes, AttributesRecord, Groups};
+pub use attributes::{Attributes, AttributesRecord, Extra, ExtraValues, Groups};
 pub use authorizer::{RuleSource, Verdict, Visit};
 pub use error::Error;
 pub use policy::{Diagnostic, Object, Policy, Severity, Strictness};

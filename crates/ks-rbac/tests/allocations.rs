@@ -1,14 +1,15 @@
 //! `PolicySnapshot::decide` allocates nothing, on the allow path and on the
-//! deny path, at every scope. Counted with a counting global allocator;
-//! this file is its own test binary and holds one test, so nothing else
-//! allocates while it counts (the minimum over several runs guards against
-//! stray harness allocations).
+//! deny path, at every scope, with or without the user's extra attributes.
+//! Counted with a counting global allocator; this file is its own test
+//! binary and holds one test, so nothing else allocates while it counts (the
+//! minimum over several runs guards against stray harness allocations).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::alloc::System;
+use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use ks_rbac::{Attributes, Groups, Policy, PolicySnapshot};
+use ks_rbac::{Attributes, Extra, Groups, Policy, PolicySnapshot};
 use ks_request_info::ResourceScope;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -43,6 +44,12 @@ fn decide_allocates_nothing() {
         is_resource_request: true,
         ..Attributes::default()
     };
+    // Extra values that name a group and a user the policy binds: ignored.
+    let extra_pairs = [("scopes", &["devs", "admin"][..]), ("empty", &[][..])];
+    let extra_map: BTreeMap<String, Vec<String>> = extra_pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+        .collect();
     let cases = [
         // (attrs, expected allowed)
         (
@@ -163,6 +170,35 @@ fn decide_allocates_nothing() {
                 user: "x",
                 is_resource_request: false,
                 path: "/nope",
+                ..base
+            },
+            false,
+        ),
+        (
+            Attributes {
+                user: "carol",
+                extra: Extra::Strs(&extra_pairs),
+                namespace: "ns2",
+                resource_scope: Some(ResourceScope::Namespace),
+                ..base
+            },
+            true,
+        ),
+        (
+            Attributes {
+                user: "carol",
+                extra: Extra::Map(&extra_map),
+                namespace: "ns2",
+                resource_scope: Some(ResourceScope::Namespace),
+                ..base
+            },
+            true,
+        ),
+        (
+            Attributes {
+                user: "nobody",
+                extra: Extra::Map(&extra_map),
+                resource_scope: Some(ResourceScope::Global),
                 ..base
             },
             false,

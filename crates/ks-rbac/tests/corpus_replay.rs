@@ -42,3 +42,23 @@ fn seed_policies_load() {
         assert!(policy.binding_count() > 0, "{name}");
     }
 }
+
+#[test]
+fn requests_with_extra_replay() {
+    // Request lines with `extra` are also decided without it; the fuzz
+    // entry point panics if that changes the answer. (Extra values that
+    // name a bound user and group: ignored all the same.)
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/rbac");
+    let policy = std::fs::read_to_string(dir.join("seed-kubesphere.yaml")).unwrap();
+    let requests = [
+        r#"{"user":"admin","extra":{"scopes":["view"]},"verb":"get","resource":"users","resourceScope":"Global","isResourceRequest":true}"#,
+        r#"{"user":"nobody","extra":{"user":["admin"],"groups":["devs"]},"verb":"get","resource":"pods","workspace":"ws1","isResourceRequest":true}"#,
+        r#"{"user":"nobody","extra":{"k":"notalist"},"verb":"get","resource":"pods"}"#,
+    ];
+    let input = format!(
+        "{policy}{}{}",
+        ks_rbac::fuzzing::SEPARATOR,
+        requests.join("\n")
+    );
+    ks_rbac::fuzzing::check_policy(input.as_bytes());
+}

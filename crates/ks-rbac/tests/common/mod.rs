@@ -362,12 +362,31 @@ impl Req {
             name: self.name,
             namespace: self.namespace,
             workspace: self.workspace,
-            cluster: "",
             resource_scope: self.scope,
             is_resource_request: self.is_resource_request,
             path: self.path,
+            ..ks_rbac::Attributes::default()
         }
     }
+}
+
+/// A user's extra attributes (Kubernetes' `user.Info` Extra). Keys and
+/// values reuse the names policies bind and requests carry (users, groups,
+/// namespaces, verbs, resources), so an evaluator that read them would be
+/// caught.
+pub fn extra() -> impl Strategy<Value = BTreeMap<String, Vec<String>>> {
+    let names: Vec<&'static str> = [USERS, GROUPS, NAMESPACES, WORKSPACES, VERBS, RESOURCES]
+        .concat()
+        .into_iter()
+        .chain([
+            "groups",
+            "user",
+            "scopes",
+            "authentication.kubernetes.io/pod-name",
+        ])
+        .collect();
+    let name = select(names).prop_map(str::to_owned);
+    prop::collection::btree_map(name.clone(), prop::collection::vec(name, 0..3), 0..4)
 }
 
 pub fn request() -> impl Strategy<Value = Req> {
