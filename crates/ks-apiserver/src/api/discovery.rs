@@ -1,0 +1,241 @@
+//! Non-resource endpoints: health, version, discovery, OpenAPI.
+
+use std::sync::Arc;
+
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::{Format, negotiate};
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::resources::{RegistryView, ResourceDef};
+
+const RESOURCE_VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+const STATUS_VERBS: [&str; 3] = ["get", "patch", "update"];
+
+pub(super) fn serve(app: &Arc<App>, path: &str, format: &Format) -> ApiResult<Response> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    match path {
+        "/healthz" | "/livez" | "/readyz" => return Ok(health(app, path)),
+        "/version" => return Ok(negotiate::respond(StatusCode::OK, format, &app.version)),
+        "/openapi/v2" => return openapi_bytes(app, OpenApiDoc::V2),
+        "/openapi/v3" => return openapi_bytes(app, OpenApiDoc::V3Index),
+        _ => {}
+    }
+    if let Some(check) = ["/healthz/", "/livez/", "/readyz/"]
+        .iter()
+        .find(|p| path.starts_with(**p))
+    {
+        let _ = check;
+        return Ok(health(app, path));
+    }
+    if let Some(gv) = path.strip_prefix("/openapi/v3/") {
+        return openapi_bytes(app, OpenApiDoc::V3(gv.to_owned()));
+    }
+    let view = app.registry.view();
+    let body = match path {
+        "/" => json!({"paths": root_paths(&view)}),
+        "/api" => json!({
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}],
+        }),
+        "/api/v1" => resource_list(&view, "", "v1"),
+        "/apis" => {
+            let groups: Vec<Value> = view
+                .groups()
+                .iter()
+                .filter(|(g, _)| !g.is_empty())
+                .map(|(g, versions)| api_group(g, versions))
+                .collect();
+            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+        }
+        _ => {
+            let Some(rest) = path.strip_prefix("/apis/") else {
+                return Err(ApiError::no_route());
+            };
+            let groups = view.groups();
+            match rest.split_once('/') {
+                None => {
+                    let Some((g, versions)) =
+                        groups.iter().find(|(g, _)| g == rest && !g.is_empty())
+                    else {
+                        return Err(ApiError::no_route());
+                    };
+                    let mut group = api_group(g, versions);
+                    group["kind"] = json!("APIGroup");
+                    group["apiVersion"] = json!("v1");
+                    group
+                }
+                Some((group, version)) => {
+                    if version.contains('/') || view.group_version(group, version).next().is_none()
+                    {
+                        return Err(ApiError::no_route());
+                    }
+                    resource_list(&view, group, version)
+                }
+            }
+        }
+    };
+    Ok(negotiate::respond(StatusCode::OK, format, &body))
+}
+
+fn health(app: &App, path: &str) -> Response {
+    let (status, text) = if path.starts_with("/readyz") && app.is_shutting_down() {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+    } else {
+        (StatusCode::OK, "ok")
+    };
+    let mut response = Response::new(axum::body::Body::from(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn root_paths(view: &RegistryView) -> Vec<String> {
+    let mut paths = vec!["/api".to_owned(), "/api/v1".to_owned(), "/apis".to_owned()];
+    for (group, versions) in view.groups() {
+        if group.is_empty() {
+            continue;
+        }
+        paths.push(format!("/apis/{group}"));
+        for v in versions {
+            paths.push(format!("/apis/{group}/{v}"));
+        }
+    }
+    paths.extend(
+        [
+            "/healthz",
+            "/livez",
+            "/readyz",
+            "/openapi/v2",
+            "/openapi/v3",
+            "/version",
+        ]
+        .map(str::to_owned),
+    );
+    paths
+}
+
+fn api_group(group: &str, versions: &[String]) -> Value {
+    let list: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
+    let preferred = list.first().cloned().unwrap_or(Value::Null);
+    json!({"name": group, "versions": list, "preferredVersion": preferred})
+}
+
+fn resource_entry(def: &ResourceDef) -> Value {
+    let mut entry = json!({
+        "name": def.plural,
+        "singularName": def.singular,
+        "namespaced": def.namespaced,
+        "kind": def.kind,
+        "verbs": RESOURCE_VERBS,
+    });
+    if !def.short_names.is_empty() {
+        entry["shortNames"] = json!(def.short_names);
+    }
+    if !def.categories.is_empty() {
+        entry["categories"] = json!(def.categories);
+    }
+    entry
+}
+
+fn resource_list(view: &RegistryView, group: &str, version: &str) -> Value {
+    let mut resources = Vec::new();
+    for def in view.group_version(group, version) {
+        resources.push(resource_entry(def));
+        if def.status {
+            resources.push(json!({
+                "name": format!("{}/status", def.plural),
+                "singularName": "",
+                "namespaced": def.namespaced,
+                "kind": def.kind,
+                "verbs": STATUS_VERBS,
+            }));
+        }
+    }
+    let group_version = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
+    json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    })
+}
+
+enum OpenApiDoc {
+    V2,
+    V3Index,
+    V3(String),
+}
+
+fn openapi_bytes(app: &App, doc: OpenApiDoc) -> ApiResult<Response> {
+    let view = app.registry.view();
+    let mut cache = match app.openapi.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let fresh = cache.view.as_ref().is_some_and(|v| Arc::ptr_eq(v, &view));
+    if !fresh {
+        *cache = crate::app::OpenApiCache {
+            view: Some(Arc::clone(&view)),
+            ..Default::default()
+        };
+    }
+    let bytes = match doc {
+        OpenApiDoc::V2 => cache
+            .v2
+            .get_or_insert_with(|| {
+                Arc::new(serde_json::to_vec(&crate::openapi::v2(&view)).unwrap_or_default())
+            })
+            .clone(),
+        OpenApiDoc::V3Index => cache
+            .v3_index
+            .get_or_insert_with(|| {
+                Arc::new(serde_json::to_vec(&crate::openapi::v3_index(&view)).unwrap_or_default())
+            })
+            .clone(),
+        OpenApiDoc::V3(gv) => {
+            if let Some(bytes) = cache.v3_docs.get(&gv) {
+                bytes.clone()
+            } else {
+                let (group, version) = match gv.split('/').collect::<Vec<_>>()[..] {
+                    ["api", version] => ("", version),
+                    ["apis", group, version] => (group, version),
+                    _ => return Err(ApiError::no_route()),
+                };
+                let Some(doc) = crate::openapi::v3_group_version(&view, group, version) else {
+                    return Err(ApiError::no_route());
+                };
+                let bytes = Arc::new(serde_json::to_vec(&doc).unwrap_or_default());
+                cache.v3_docs.insert(gv, Arc::clone(&bytes));
+                bytes
+            }
+        }
+    };
+    drop(cache);
+    Ok(super::json_response(StatusCode::OK, bytes.as_ref().clone()))
+}

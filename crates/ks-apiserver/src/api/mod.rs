@@ -1,0 +1,300 @@
+//! The Kubernetes-compatible REST API: one entry point parses the request
+//! with ks-request-info and dispatches on verb, resource and subresource.
+
+mod discovery;
+mod negotiate;
+pub(crate) mod params;
+mod read;
+pub(crate) mod table;
+mod watch;
+pub(crate) mod write;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use http::{HeaderValue, Method, StatusCode, header};
+use ks_request_info::RequestInfo;
+use serde_json::Value;
+
+use crate::app::{App, MAX_BODY_BYTES};
+use crate::error::{ApiError, ApiResult, GroupResource};
+use crate::resources::ResourceDef;
+
+pub(crate) use negotiate::Format;
+pub(crate) use params::Params;
+
+/// The axum handler every request goes through.
+pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let started = std::time::Instant::now();
+    let response = match dispatch(&app, request).await {
+        Ok(response) => response,
+        Err(err) => error_response(&err),
+    };
+    tracing::debug!(
+        method = %method,
+        path = uri.path(),
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// A JSON response with a status code.
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The `Status` response of an error.
+pub(crate) fn error_response(err: &ApiError) -> Response {
+    let body = serde_json::to_vec(&err.to_status()).unwrap_or_default();
+    let status = StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json_response(status, body);
+    if let Some(seconds) = err.retry_after_seconds
+        && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// What one resource request is about.
+pub(crate) struct Target<'a> {
+    pub(crate) def: Arc<ResourceDef>,
+    pub(crate) namespace: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) subresource: &'a str,
+}
+
+impl Target<'_> {
+    pub(crate) fn gr(&self) -> GroupResource<'_> {
+        GroupResource {
+            group: &self.def.group,
+            resource: &self.def.plural,
+        }
+    }
+}
+
+async fn dispatch(app: &Arc<App>, request: Request) -> ApiResult<Response> {
+    let (parts, body) = request.into_parts();
+    let info = match app.resolver.parse_uri(&parts.method, &parts.uri) {
+        Ok(info) => info,
+        Err(failure) => {
+            let code = failure.error.http_status();
+            let message = failure.error.to_string();
+            return Err(if code == 414 {
+                ApiError {
+                    code: 414,
+                    reason: "RequestURITooLong",
+                    ..ApiError::bad_request(message)
+                }
+            } else {
+                ApiError::bad_request(message)
+            });
+        }
+    };
+    let params = Params::parse(parts.uri.query().unwrap_or(""))?;
+    let format = negotiate::format(&parts.headers, &params)?;
+
+    if !info.is_resource_request {
+        if parts.method != Method::GET && parts.method != Method::HEAD {
+            return Err(ApiError::method_not_allowed(format!(
+                "the server does not allow this method on the requested resource ({} {})",
+                parts.method,
+                parts.uri.path()
+            )));
+        }
+        return discovery::serve(app, parts.uri.path(), &format);
+    }
+    if !info.cluster.is_empty() {
+        return Err(ApiError {
+            message: format!(
+                "cluster {:?} is not known to this server (multi-cluster proxying is not implemented)",
+                info.cluster
+            ),
+            ..ApiError::no_route()
+        });
+    }
+    if info.api_prefix != "api" && info.api_prefix != "apis" {
+        return Err(ApiError::no_route());
+    }
+    let view = app.registry.view();
+    let Some(def) = view
+        .get(&info.api_group, &info.api_version, &info.resource)
+        .cloned()
+    else {
+        return Err(ApiError::no_route());
+    };
+    // Kubernetes reports a namespace's own name as the request namespace
+    // (`/api/v1/namespaces/foo`); the object itself is cluster-scoped.
+    let namespace: &str = if def.builtin() == Some(crate::resources::BuiltinKind::Namespace) {
+        ""
+    } else {
+        &info.namespace
+    };
+    let target = Target {
+        def,
+        namespace,
+        name: &info.name,
+        subresource: &info.subresource,
+    };
+    check_scope(&target, &info)?;
+
+    let body_bytes = match parts.method {
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE => read_body(body).await?,
+        _ => bytes::Bytes::new(),
+    };
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+
+    match (info.verb.as_ref(), target.subresource) {
+        ("get", "" | "status") => read::get(app, &target, &format, &params).await,
+        ("list", "") => read::list(app, &target, &format, &params, &info).await,
+        ("watch", "") => watch::watch(app, &target, format, &params, &info).await,
+        ("create", "") => {
+            write::create(app, &target, &format, &params, &content_type, &body_bytes).await
+        }
+        ("update", "" | "status") => {
+            write::update(app, &target, &format, &params, &content_type, &body_bytes).await
+        }
+        ("patch", "" | "status") => {
+            write::patch(app, &target, &format, &params, &content_type, &body_bytes).await
+        }
+        ("delete", "") => write::delete(app, &target, &format, &params, &body_bytes).await,
+        ("deletecollection", "") => {
+            write::delete_collection(app, &target, &format, &params, &info, &body_bytes).await
+        }
+        (verb, sub) if !sub.is_empty() && (sub != "status" || !target.def.status) => {
+            let _ = verb;
+            Err(ApiError::no_route())
+        }
+        (verb, _) => Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource (verb {verb})"
+        ))),
+    }
+}
+
+/// Rejects namespaced paths for cluster-scoped resources and subresources
+/// nobody serves.
+fn check_scope(target: &Target<'_>, info: &RequestInfo<'_>) -> ApiResult<()> {
+    if !target.def.namespaced && !target.namespace.is_empty() {
+        return Err(ApiError::no_route());
+    }
+    if !target.subresource.is_empty() && (target.subresource != "status" || !target.def.status) {
+        return Err(ApiError::no_route());
+    }
+    if !target.subresource.is_empty() && target.name.is_empty() {
+        return Err(ApiError::no_route());
+    }
+    let _ = info;
+    Ok(())
+}
+
+async fn read_body(body: Body) -> ApiResult<bytes::Bytes> {
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => Ok(bytes),
+        Err(err) => {
+            // `to_bytes` reports the length limit through its source chain.
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+            while let Some(e) = source {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    return Err(too_large());
+                }
+                source = e.source();
+            }
+            Err(ApiError::bad_request(format!(
+                "reading the request body: {err}"
+            )))
+        }
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::too_large(format!(
+        "the request body is larger than {MAX_BODY_BYTES} bytes"
+    ))
+}
+
+/// Decodes a JSON (or YAML) request body into an object.
+pub(crate) fn decode_body(body: &[u8], content_type: &str) -> ApiResult<Value> {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let value: Value = match media.as_str() {
+        _ if crate::protobuf::is_protobuf(&media) => {
+            crate::protobuf::decode_object(body).map_err(ApiError::bad_request)?
+        }
+        "application/yaml" | "application/x-yaml" | "text/yaml" => serde_norway::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("the body of the request was in an unknown format: {e}")))?,
+        "" | "application/json" | "*/*" => serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml: {e}")))?,
+        other => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {other})"
+            )));
+        }
+    };
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
+    }
+    Ok(value)
+}
+
+/// Creates an object from inside the server (bootstrap, controllers).
+/// Returns false when it already exists.
+pub(crate) async fn create_internal(app: &App, obj: Value) -> ApiResult<bool> {
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let view = app.registry.view();
+    let Some(def) = view
+        .all()
+        .find(|d| d.group == group && d.version == version && d.kind == kind)
+        .cloned()
+    else {
+        return Err(ApiError::internal(format!(
+            "no resource serves {api_version} {kind}"
+        )));
+    };
+    let namespace = crate::object::meta_str(&obj, "namespace").to_owned();
+    let name = crate::object::meta_str(&obj, "name").to_owned();
+    if app
+        .store
+        .get(&def.key(&namespace, &name))
+        .await
+        .map_err(read::store_error)?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    let target = Target {
+        def,
+        namespace: &namespace,
+        name: "",
+        subresource: "",
+    };
+    match write::create_object(app, &target, &Format::Json, &Params::default(), obj).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.code == 409 => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,341 @@
+//! Server-side printing: objects as a meta.k8s.io Table, with the columns
+//! kube-apiserver prints for the built-in kinds and a CRD's
+//! `additionalPrinterColumns` for custom resources.
+
+use serde_json::{Map, Value, json};
+
+use super::negotiate::IncludeObject;
+use crate::object::{age_seconds, human_duration, meta_str};
+use crate::resources::{BuiltinKind, Column, ResourceDef};
+
+const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
+const AGE_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+
+fn column_def(name: &str, type_: &str, format: &str, description: &str, priority: i32) -> Value {
+    json!({"name": name, "type": type_, "format": format, "description": description, "priority": priority})
+}
+
+/// Builds a Table of `objects`. `with_columns` is false for watch events
+/// after the first, which carry rows only, as kube-apiserver sends them.
+pub(crate) fn table(
+    def: &ResourceDef,
+    objects: &[Value],
+    version: &str,
+    include: IncludeObject,
+    revision: Option<i64>,
+    continue_token: Option<&str>,
+    with_columns: bool,
+) -> Value {
+    let columns = columns(def);
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|obj| {
+            let mut row = json!({"cells": cells(def, obj, &columns)});
+            match include {
+                IncludeObject::None => {}
+                IncludeObject::Metadata => {
+                    row["object"] = json!({
+                        "kind": "PartialObjectMetadata",
+                        "apiVersion": format!("meta.k8s.io/{version}"),
+                        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+                    });
+                }
+                IncludeObject::Object => row["object"] = obj.clone(),
+            }
+            row
+        })
+        .collect();
+    let mut metadata = Map::new();
+    if let Some(rv) = revision {
+        metadata.insert("resourceVersion".into(), json!(rv.to_string()));
+    }
+    if let Some(token) = continue_token {
+        metadata.insert("continue".into(), json!(token));
+    }
+    let mut table = json!({
+        "kind": "Table",
+        "apiVersion": format!("meta.k8s.io/{version}"),
+        "metadata": metadata,
+        "rows": rows,
+    });
+    table["columnDefinitions"] = if with_columns {
+        Value::Array(columns.iter().map(|c| c.definition.clone()).collect())
+    } else {
+        json!([])
+    };
+    table
+}
+
+/// A column and how to compute its cell.
+struct TableColumn {
+    definition: Value,
+    cell: Cell,
+}
+
+enum Cell {
+    Name,
+    Age,
+    CreatedAt,
+    Path(String, String),
+    Count(&'static [&'static str]),
+    RoleRef,
+    Subjects(&'static str),
+}
+
+fn columns(def: &ResourceDef) -> Vec<TableColumn> {
+    let name = TableColumn {
+        definition: column_def("Name", "string", "name", NAME_DESCRIPTION, 0),
+        cell: Cell::Name,
+    };
+    let age = || TableColumn {
+        definition: column_def("Age", "string", "", AGE_DESCRIPTION, 0),
+        cell: Cell::Age,
+    };
+    let created_at = || TableColumn {
+        definition: column_def("Created At", "date", "", AGE_DESCRIPTION, 0),
+        cell: Cell::CreatedAt,
+    };
+    let path = |title: &str, path: &str, type_: &str, desc: &str, priority: i32| TableColumn {
+        definition: column_def(title, type_, "", desc, priority),
+        cell: Cell::Path(path.to_owned(), type_.to_owned()),
+    };
+    let count = |title: &str, fields: &'static [&'static str], desc: &str| TableColumn {
+        definition: column_def(title, "integer", "", desc, 0),
+        cell: Cell::Count(fields),
+    };
+    match def.builtin() {
+        Some(BuiltinKind::Namespace) => {
+            vec![
+                name,
+                path(
+                    "Status",
+                    ".status.phase",
+                    "string",
+                    "The status of the namespace",
+                    0,
+                ),
+                age(),
+            ]
+        }
+        Some(BuiltinKind::Secret) => vec![
+            name,
+            path("Type", ".type", "string", "The type of the secret", 0),
+            count("Data", &["data"], "The number of entries in the secret"),
+            age(),
+        ],
+        Some(BuiltinKind::ConfigMap) => {
+            vec![
+                name,
+                count(
+                    "Data",
+                    &["data", "binaryData"],
+                    "The number of entries in the config map",
+                ),
+                age(),
+            ]
+        }
+        Some(BuiltinKind::ServiceAccount) => {
+            vec![
+                name,
+                count(
+                    "Secrets",
+                    &["secrets"],
+                    "The number of secrets of the service account",
+                ),
+                age(),
+            ]
+        }
+        Some(
+            BuiltinKind::Role | BuiltinKind::ClusterRole | BuiltinKind::CustomResourceDefinition,
+        ) => {
+            vec![name, created_at()]
+        }
+        Some(BuiltinKind::RoleBinding | BuiltinKind::ClusterRoleBinding) => vec![
+            name,
+            TableColumn {
+                definition: column_def("Role", "string", "", "Role of this binding", 0),
+                cell: Cell::RoleRef,
+            },
+            age(),
+            TableColumn {
+                definition: column_def("Users", "string", "", "Users in the roleBinding", 1),
+                cell: Cell::Subjects("User"),
+            },
+            TableColumn {
+                definition: column_def("Groups", "string", "", "Groups in the roleBinding", 1),
+                cell: Cell::Subjects("Group"),
+            },
+            TableColumn {
+                definition: column_def(
+                    "ServiceAccounts",
+                    "string",
+                    "",
+                    "ServiceAccounts in the roleBinding",
+                    1,
+                ),
+                cell: Cell::Subjects("ServiceAccount"),
+            },
+        ],
+        None => {
+            let mut cols = vec![name];
+            if def.columns.is_empty() {
+                cols.push(age());
+            } else {
+                cols.extend(def.columns.iter().map(custom_column));
+            }
+            cols
+        }
+    }
+}
+
+fn custom_column(c: &Column) -> TableColumn {
+    TableColumn {
+        definition: column_def(&c.name, &c.type_, &c.format, &c.description, c.priority),
+        cell: Cell::Path(c.json_path.clone(), c.type_.clone()),
+    }
+}
+
+fn cells(def: &ResourceDef, obj: &Value, columns: &[TableColumn]) -> Vec<Value> {
+    let _ = def;
+    columns
+        .iter()
+        .map(|c| match &c.cell {
+            Cell::Name => json!(meta_str(obj, "name")),
+            Cell::Age => json!(age(meta_str(obj, "creationTimestamp"))),
+            Cell::CreatedAt => json!(meta_str(obj, "creationTimestamp")),
+            Cell::Path(path, type_) => match lookup(obj, path) {
+                None | Some(Value::Null) => Value::Null,
+                Some(Value::String(s)) if type_ == "date" => json!(age(s)),
+                Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => v.clone(),
+                Some(other) => json!(other.to_string()),
+            },
+            Cell::Count(fields) => {
+                let n: usize = fields
+                    .iter()
+                    .filter_map(|f| obj.get(*f))
+                    .map(|v| match v {
+                        Value::Object(m) => m.len(),
+                        Value::Array(a) => a.len(),
+                        _ => 0,
+                    })
+                    .sum();
+                json!(n)
+            }
+            Cell::RoleRef => {
+                let kind = obj
+                    .pointer("/roleRef/kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let name = obj
+                    .pointer("/roleRef/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                json!(format!("{kind}/{name}"))
+            }
+            Cell::Subjects(kind) => {
+                let names: Vec<String> = obj
+                    .get("subjects")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| s.get("kind").and_then(Value::as_str) == Some(kind))
+                    .map(|s| {
+                        let name = s.get("name").and_then(Value::as_str).unwrap_or("");
+                        match s.get("namespace").and_then(Value::as_str) {
+                            Some(ns) if *kind == "ServiceAccount" => format!("{ns}/{name}"),
+                            _ => name.to_owned(),
+                        }
+                    })
+                    .collect();
+                json!(names.join(", "))
+            }
+        })
+        .collect()
+}
+
+fn age(timestamp: &str) -> String {
+    match age_seconds(timestamp) {
+        Some(s) => human_duration(s),
+        None => "<unknown>".to_owned(),
+    }
+}
+
+/// Evaluates a simple JSONPath (`.a.b`, `.a[0].b`, optionally wrapped in
+/// `{}` and prefixed with `$`) against an object.
+pub(crate) fn lookup<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
+    let path = path.trim();
+    let path = path
+        .strip_prefix('{')
+        .and_then(|p| p.strip_suffix('}'))
+        .unwrap_or(path);
+    let path = path.strip_prefix('$').unwrap_or(path);
+    let mut current = obj;
+    for segment in path.split('.').filter(|s| !s.is_empty()) {
+        let (field, indexes) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        if !field.is_empty() {
+            current = current.get(field)?;
+        }
+        let mut rest = indexes;
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let end = stripped.find(']')?;
+            let index: usize = stripped[..end].parse().ok()?;
+            current = current.get(index)?;
+            rest = &stripped[end + 1..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::builtin_def;
+
+    #[test]
+    fn configmap_rows_count_data_and_carry_metadata() {
+        let def = builtin_def(BuiltinKind::ConfigMap);
+        let obj = json!({"metadata": {"name": "cm", "namespace": "default", "creationTimestamp": "2020-01-01T00:00:00Z"}, "data": {"a": "1", "b": "2"}, "binaryData": {"c": "AA=="}});
+        let t = table(
+            &def,
+            &[obj],
+            "v1",
+            IncludeObject::Metadata,
+            Some(7),
+            None,
+            true,
+        );
+        assert_eq!(t["columnDefinitions"].as_array().unwrap().len(), 3);
+        assert_eq!(t["rows"][0]["cells"][0], "cm");
+        assert_eq!(t["rows"][0]["cells"][1], 3);
+        assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+        assert_eq!(t["metadata"]["resourceVersion"], "7");
+    }
+
+    #[test]
+    fn bindings_print_role_and_subjects() {
+        let def = builtin_def(BuiltinKind::RoleBinding);
+        let obj = json!({"metadata": {"name": "b"}, "roleRef": {"kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "User", "name": "u1"}, {"kind": "ServiceAccount", "name": "sa", "namespace": "ns"}, {"kind": "User", "name": "u2"}]});
+        let t = table(&def, &[obj], "v1", IncludeObject::None, None, None, true);
+        let cells = &t["rows"][0]["cells"];
+        assert_eq!(cells[1], "ClusterRole/view");
+        assert_eq!(cells[3], "u1, u2");
+        assert_eq!(cells[5], "ns/sa");
+        assert!(t["rows"][0].get("object").is_none());
+    }
+
+    #[test]
+    fn json_paths() {
+        let obj = json!({"spec": {"a": [{"b": 1}, {"b": 2}]}, "status": {"state": "Active"}});
+        assert_eq!(lookup(&obj, ".spec.a[1].b"), Some(&json!(2)));
+        assert_eq!(lookup(&obj, "{.status.state}"), Some(&json!("Active")));
+        assert_eq!(lookup(&obj, ".spec.a[9].b"), None);
+        assert_eq!(lookup(&obj, ".spec.a[x]"), None);
+    }
+}

@@ -1,0 +1,260 @@
+//! watch: a chunked stream of `{"type": ..., "object": ...}` lines.
+//!
+//! Without a resourceVersion (or with "0") the stream starts with an ADDED
+//! event for every current object, as kube-apiserver does. With one, it
+//! carries every change after it; if that revision has been compacted the
+//! stream is a single ERROR event with a 410 Expired Status (what clients
+//! such as client-go and kube-rs expect to relist on). Selectors turn
+//! objects that start or stop matching into ADDED and DELETED events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use ks_request_info::RequestInfo;
+use ks_store::{EventKind, StoreError, WatchItem};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::negotiate::Format;
+use super::read::{parse_rv, read_page, selectors, served_bytes, store_error};
+use super::{Params, Target, table};
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::object::{Selectors, encode_with_revision};
+use crate::resources::ResourceDef;
+
+/// Default watch duration when the client gives no timeoutSeconds.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// How often an idle watch that allows bookmarks gets one.
+const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
+
+pub(super) async fn watch(
+    app: &Arc<App>,
+    target: &Target<'_>,
+    format: Format,
+    params: &Params,
+    info: &RequestInfo<'_>,
+) -> ApiResult<Response> {
+    if matches!(format, Format::Yaml) {
+        return Err(ApiError::not_acceptable(
+            "watch streams are served as JSON only",
+        ));
+    }
+    let selectors = selectors(info)?;
+    let def = Arc::clone(&target.def);
+    let ns = (!target.namespace.is_empty()).then_some(target.namespace);
+    let prefix = def.prefix_in(ns);
+    let rv = params
+        .resource_version
+        .as_deref()
+        .map(parse_rv)
+        .transpose()?;
+    let send_initial = params
+        .send_initial_events
+        .unwrap_or(matches!(rv, None | Some(0)));
+    if params.send_initial_events == Some(true)
+        && params.resource_version_match.as_deref() != Some("NotOlderThan")
+    {
+        return Err(ApiError::bad_request(
+            "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan",
+        ));
+    }
+
+    // The initial state, read before the response starts so errors are
+    // still plain HTTP errors.
+    let mut initial = Vec::new();
+    let start = if send_initial {
+        let page = read_page(app, &prefix, &selectors, &Params::default()).await?;
+        let revision = page.revision;
+        initial = page.items;
+        Some(revision)
+    } else {
+        rv
+    };
+    let timeout = params
+        .timeout_seconds
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let stream = match app.store.watch(&prefix, start) {
+        Ok(stream) => Ok(stream),
+        Err(StoreError::Compacted {
+            requested,
+            compacted,
+        }) => Err((requested, compacted)),
+        Err(e) => return Err(store_error(e)),
+    };
+
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let ctx = WatchContext {
+        def,
+        format,
+        selectors,
+        bookmarks: params.allow_bookmarks,
+        first_table: true,
+    };
+    let mut shutdown = app.shutdown.clone();
+    let initial_end = params.send_initial_events == Some(true);
+    tokio::spawn(async move {
+        let mut ctx = ctx;
+        let mut stream = match stream {
+            Ok(stream) => stream,
+            Err((requested, compacted)) => {
+                let status = ApiError::expired(format!(
+                    "too old resource version: {requested} ({compacted})"
+                ))
+                .to_status();
+                let _ = tx
+                    .send(line(
+                        "ERROR",
+                        &serde_json::to_vec(&status).unwrap_or_default(),
+                    ))
+                    .await;
+                return;
+            }
+        };
+        for kv in &initial {
+            let Some(bytes) = ctx.object_bytes(&kv.value, None) else {
+                continue;
+            };
+            if tx.send(line("ADDED", &bytes)).await.is_err() {
+                return;
+            }
+        }
+        if initial_end {
+            let bookmark = ctx.bookmark(start.unwrap_or(0), true);
+            if tx.send(line("BOOKMARK", &bookmark)).await.is_err() {
+                return;
+            }
+        }
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let mut ticker = tokio::time::interval(BOOKMARK_INTERVAL);
+        ticker.tick().await;
+        let mut last_bookmark = start.unwrap_or(0);
+        loop {
+            tokio::select! {
+                item = stream.next() => {
+                    let chunk = match item {
+                        None => return,
+                        Some(Ok(WatchItem::Event(event))) => ctx.event(&event),
+                        Some(Ok(WatchItem::Progress(_))) => None,
+                        Some(Err(StoreError::Compacted { requested, compacted })) => {
+                            let status = ApiError::expired(format!("too old resource version: {requested} ({compacted})")).to_status();
+                            let _ = tx.send(line("ERROR", &serde_json::to_vec(&status).unwrap_or_default())).await;
+                            return;
+                        }
+                        Some(Err(_)) => return,
+                    };
+                    if let Some(chunk) = chunk
+                        && tx.send(chunk).await.is_err() {
+                            return;
+                        }
+                }
+                _ = ticker.tick(), if ctx.bookmarks => {
+                    let progress = stream.progress();
+                    if progress > last_bookmark {
+                        last_bookmark = progress;
+                        if tx.send(line("BOOKMARK", &ctx.bookmark(progress, false))).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                _ = &mut deadline => return,
+                _ = shutdown.changed() => return,
+                _ = tx.closed() => return,
+            }
+        }
+    });
+
+    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
+    }));
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+fn line(kind: &str, object: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(object.len() + 32);
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"object\":");
+    out.extend_from_slice(object);
+    out.extend_from_slice(b"}\n");
+    Bytes::from(out)
+}
+
+struct WatchContext {
+    def: Arc<ResourceDef>,
+    format: Format,
+    selectors: Selectors,
+    bookmarks: bool,
+    first_table: bool,
+}
+
+impl WatchContext {
+    /// The object as sent: served version, optional revision override
+    /// (deletes carry the deletion revision), Table when asked.
+    fn object_bytes(&mut self, stored: &[u8], revision: Option<i64>) -> Option<Vec<u8>> {
+        let served = served_bytes(&self.def, stored).ok()?;
+        let bytes = match revision {
+            Some(rev) => {
+                let obj: Value = serde_json::from_slice(&served).ok()?;
+                encode_with_revision(obj, rev).ok()?.to_vec()
+            }
+            None => served.into_owned(),
+        };
+        if let Format::Table { version, include } = &self.format {
+            let obj: Value = serde_json::from_slice(&bytes).ok()?;
+            let with_columns = std::mem::take(&mut self.first_table);
+            let t = table::table(
+                &self.def,
+                std::slice::from_ref(&obj),
+                version,
+                *include,
+                None,
+                None,
+                with_columns,
+            );
+            return serde_json::to_vec(&t).ok();
+        }
+        Some(bytes)
+    }
+
+    fn event(&mut self, event: &ks_store::Event) -> Option<Bytes> {
+        let now = self.selectors.matches_bytes(&event.kv.value);
+        let before = event
+            .prev
+            .as_ref()
+            .is_some_and(|p| self.selectors.matches_bytes(&p.value));
+        let (kind, revision) = match event.kind {
+            EventKind::Created if now => ("ADDED", None),
+            EventKind::Modified if now && before => ("MODIFIED", None),
+            EventKind::Modified if now => ("ADDED", None),
+            EventKind::Modified if before => ("DELETED", None),
+            EventKind::Deleted if now => ("DELETED", Some(event.revision)),
+            _ => return None,
+        };
+        let bytes = self.object_bytes(&event.kv.value, revision)?;
+        Some(line(kind, &bytes))
+    }
+
+    fn bookmark(&self, revision: i64, initial_end: bool) -> Vec<u8> {
+        let mut metadata = json!({"resourceVersion": revision.to_string()});
+        if initial_end {
+            metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        let obj = json!({"kind": self.def.kind, "apiVersion": self.def.api_version(), "metadata": metadata});
+        serde_json::to_vec(&obj).unwrap_or_default()
+    }
+}

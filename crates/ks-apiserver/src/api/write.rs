@@ -1,0 +1,904 @@
+//! create, update, patch, delete and deletecollection.
+
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use ks_request_info::RequestInfo;
+use ks_store::{KeyValue, Precondition, StoreError, WriteOp};
+use serde_json::{Value, json};
+
+use super::negotiate::{self, Format};
+use super::params::{Propagation, parse_propagation};
+use super::read::{read_page, selectors, store_error};
+use super::{Params, Target, decode_body};
+use crate::admission::{self, Operation};
+use crate::app::App;
+use crate::error::{ApiError, ApiResult, GroupResource, success_status};
+use crate::object::{self, encode_with_revision, finalizers, is_deleting, meta_str, set_meta};
+use crate::resources::{BuiltinKind, ResourceDef};
+
+/// How many times an unconditional update or a patch is retried when a
+/// concurrent write wins the race.
+const MAX_RETRIES: usize = 16;
+
+/// Finalizer of namespaces, in `spec.finalizers`.
+pub(crate) const NAMESPACE_FINALIZER: &str = "kubernetes";
+/// Finalizer the garbage collector honours for Orphan propagation.
+pub(crate) const ORPHAN_FINALIZER: &str = "orphan";
+/// Finalizer the garbage collector honours for Foreground propagation.
+pub(crate) const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+/// Finalizer that deletes a CRD's objects before the CRD.
+pub(crate) const CRD_CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+
+fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let text = format!("299 - {:?}", w);
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            response.headers_mut().append("warning", value);
+        }
+    }
+    response
+}
+
+/// Whether a kind tracks `metadata.generation` (custom resources and CRDs).
+fn tracks_generation(def: &ResourceDef) -> bool {
+    matches!(
+        def.builtin(),
+        None | Some(BuiltinKind::CustomResourceDefinition)
+    )
+}
+
+/// Fills apiVersion/kind (rejecting others), namespace and name.
+fn prepare_identity(def: &ResourceDef, obj: &mut Value, namespace: &str) -> ApiResult<()> {
+    let api_version = def.api_version();
+    let Some(map) = obj.as_object_mut() else {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
+    };
+    match map.get("apiVersion").and_then(Value::as_str) {
+        None | Some("") => {
+            map.insert("apiVersion".into(), json!(api_version));
+        }
+        Some(v) if v == api_version => {}
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({v}) does not match the expected API version ({api_version})"
+            )));
+        }
+    }
+    match map.get("kind").and_then(Value::as_str) {
+        None | Some("") => {
+            map.insert("kind".into(), json!(def.kind));
+        }
+        Some(k) if k == def.kind => {}
+        Some(k) => {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                def.kind
+            )));
+        }
+    }
+    if !map.get("metadata").is_none_or(Value::is_object) {
+        return Err(ApiError::bad_request("metadata must be an object"));
+    }
+    let body_ns = object::meta_str(obj, "namespace").to_owned();
+    if def.namespaced {
+        if !body_ns.is_empty() && body_ns != namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        set_meta(obj, "namespace", json!(namespace));
+    } else {
+        object::remove_meta(obj, "namespace");
+    }
+    Ok(())
+}
+
+/// Checks that the namespace of a namespaced write exists and is not being
+/// deleted.
+async fn check_namespace(app: &App, def: &ResourceDef, namespace: &str) -> ApiResult<()> {
+    if !def.namespaced {
+        return Ok(());
+    }
+    let ns_def = crate::resources::builtin_def(BuiltinKind::Namespace);
+    let kv = app
+        .store
+        .get(&ns_def.key("", namespace))
+        .await
+        .map_err(store_error)?;
+    let Some(kv) = kv else {
+        return Err(ApiError::not_found(
+            GroupResource {
+                group: "",
+                resource: "namespaces",
+            },
+            namespace,
+        ));
+    };
+    let ns = object::decode_stored(&kv.value)?;
+    if is_deleting(&ns) {
+        let mut err = ApiError::forbidden(format!(
+            "unable to create new content in namespace {namespace} because it is being terminated"
+        ));
+        err.reason = "Forbidden";
+        return Err(err);
+    }
+    Ok(())
+}
+
+pub(super) async fn create(
+    app: &App,
+    target: &Target<'_>,
+    format: &Format,
+    params: &Params,
+    content_type: &str,
+    body: &[u8],
+) -> ApiResult<Response> {
+    if !target.name.is_empty() {
+        return Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource (POST to a named resource)",
+        ));
+    }
+    let obj = decode_body(body, content_type)?;
+    create_object(app, target, format, params, obj).await
+}
+
+pub(super) async fn create_object(
+    app: &App,
+    target: &Target<'_>,
+    format: &Format,
+    params: &Params,
+    mut obj: Value,
+) -> ApiResult<Response> {
+    let def = &target.def;
+    prepare_identity(def, &mut obj, target.namespace)?;
+    if meta_str(&obj, "name").is_empty() {
+        let prefix = meta_str(&obj, "generateName").to_owned();
+        if !prefix.is_empty() {
+            set_meta(&mut obj, "name", json!(object::generate_name(&prefix)));
+        }
+    }
+    if object::metadata(&obj)
+        .and_then(|m| m.get("resourceVersion"))
+        .is_some_and(|v| !v.is_null() && v != "")
+    {
+        return Err(ApiError::bad_request(
+            "resourceVersion should not be set on objects to be created",
+        ));
+    }
+    check_namespace(app, def, target.namespace).await?;
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "selfLink",
+        "resourceVersion",
+    ] {
+        object::remove_meta(&mut obj, field);
+    }
+    set_meta(&mut obj, "uid", json!(uuid::Uuid::new_v4().to_string()));
+    set_meta(&mut obj, "creationTimestamp", json!(object::now_rfc3339()));
+    if tracks_generation(def) {
+        set_meta(&mut obj, "generation", json!(1));
+    }
+    match def.builtin() {
+        Some(BuiltinKind::Namespace) => {
+            obj["status"] = json!({"phase": "Active"});
+        }
+        None if def.status => {
+            if let Some(map) = obj.as_object_mut() {
+                map.remove("status");
+            }
+        }
+        _ => {}
+    }
+    let warnings = admission::admit(
+        def,
+        &mut obj,
+        None,
+        Operation::Create,
+        params.field_validation,
+    )?;
+    if def.builtin() == Some(BuiltinKind::CustomResourceDefinition) {
+        admission::crd_status(&mut obj);
+        add_finalizer(&mut obj, CRD_CLEANUP_FINALIZER);
+    }
+    let name = meta_str(&obj, "name").to_owned();
+    if params.dry_run {
+        return Ok(with_warnings(
+            negotiate::respond(StatusCode::CREATED, format, &obj),
+            &warnings,
+        ));
+    }
+    let key = def.key(target.namespace, &name);
+    let stored = obj.clone();
+    let result = app
+        .store
+        .write(
+            &key,
+            Precondition::MustNotExist,
+            WriteOp::Put(Box::new(move |rev| encode_with_revision(stored, rev))),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists { .. } => ApiError::already_exists(target.gr(), &name),
+            other => store_error(other),
+        })?;
+    let Some(current) = result.current else {
+        return Err(ApiError::internal("the write returned no value"));
+    };
+    after_write(app, def).await;
+    Ok(with_warnings(
+        negotiate::respond_bytes(StatusCode::CREATED, format, current.value.to_vec()),
+        &warnings,
+    ))
+}
+
+fn add_finalizer(obj: &mut Value, finalizer: &str) {
+    let mut list = finalizers(obj);
+    if !list.iter().any(|f| f == finalizer) {
+        list.push(finalizer.to_owned());
+        set_meta(obj, "finalizers", json!(list));
+    }
+}
+
+/// Hooks that run after a committed write: a CRD change updates what the
+/// registry serves; every write may give the garbage collector work.
+pub(crate) async fn after_write(app: &App, def: &ResourceDef) {
+    if def.builtin() == Some(BuiltinKind::CustomResourceDefinition)
+        && let Err(e) = crate::crd::load_crds(app).await
+    {
+        tracing::error!(error = %e, "re-reading CRDs after a write failed");
+    }
+    app.gc_wakeup.notify_one();
+}
+
+/// The outcome of [`commit_update`].
+pub(crate) enum Committed {
+    /// The object was written; its new value.
+    Written(KeyValue),
+    /// The update removed the last finalizer of an object being deleted,
+    /// so it was deleted; its last value.
+    Deleted(KeyValue),
+    /// Nothing changed; the current value.
+    Unchanged(KeyValue),
+}
+
+/// Writes `new` over `current` (which must still be the key's value:
+/// otherwise `Conflict`), keeping server-owned fields, bumping the
+/// generation on spec changes, and completing a pending deletion when the
+/// last finalizer is gone.
+pub(crate) async fn commit_update(
+    app: &App,
+    def: &ResourceDef,
+    key: &str,
+    current: &KeyValue,
+    old: &Value,
+    mut new: Value,
+    dry_run: bool,
+) -> Result<Committed, StoreError> {
+    admission::keep_system_fields(&mut new, old);
+    if tracks_generation(def) {
+        let spec_changed = {
+            let strip = |v: &Value| {
+                let mut v = v.clone();
+                if let Some(m) = v.as_object_mut() {
+                    m.remove("metadata");
+                    m.remove("status");
+                }
+                v
+            };
+            strip(old) != strip(&new)
+        };
+        let generation = object::metadata(old)
+            .and_then(|m| m.get("generation"))
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        set_meta(
+            &mut new,
+            "generation",
+            json!(if spec_changed {
+                generation + 1
+            } else {
+                generation
+            }),
+        );
+    }
+    // Compare without resourceVersion: a no-op update writes nothing.
+    let mut old_cmp = old.clone();
+    object::remove_meta(&mut old_cmp, "resourceVersion");
+    object::remove_meta(&mut new, "resourceVersion");
+    if old_cmp == new {
+        return Ok(Committed::Unchanged(current.clone()));
+    }
+    let pending = finalizers(&new).is_empty() && !namespace_pending(def, &new);
+    if is_deleting(&new) && pending {
+        if dry_run {
+            return Ok(Committed::Deleted(current.clone()));
+        }
+        let result = app
+            .store
+            .write(
+                key,
+                Precondition::Revision(current.mod_revision),
+                WriteOp::Delete,
+            )
+            .await?;
+        after_write(app, def).await;
+        return Ok(Committed::Deleted(
+            result.prev.unwrap_or_else(|| current.clone()),
+        ));
+    }
+    if dry_run {
+        let bytes = serde_json::to_vec(&new).map_err(|e| StoreError::Encode(e.to_string()))?;
+        return Ok(Committed::Written(KeyValue {
+            value: Bytes::from(bytes),
+            ..current.clone()
+        }));
+    }
+    let result = app
+        .store
+        .write(
+            key,
+            Precondition::Revision(current.mod_revision),
+            WriteOp::Put(Box::new(move |rev| encode_with_revision(new, rev))),
+        )
+        .await?;
+    let Some(kv) = result.current else {
+        return Err(StoreError::Backend("the write returned no value".into()));
+    };
+    after_write(app, def).await;
+    Ok(Committed::Written(kv))
+}
+
+/// Whether a namespace still waits for its `spec.finalizers`.
+fn namespace_pending(def: &ResourceDef, obj: &Value) -> bool {
+    def.builtin() == Some(BuiltinKind::Namespace)
+        && obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+}
+
+/// Applies the status-subresource rules: through `status` only the status
+/// changes; through the main resource the status does not.
+fn merge_for_subresource(
+    def: &ResourceDef,
+    subresource: &str,
+    old: &Value,
+    mut new: Value,
+) -> Value {
+    if !def.status {
+        return new;
+    }
+    if subresource == "status" {
+        let mut merged = old.clone();
+        if let Some(map) = merged.as_object_mut() {
+            match new.as_object_mut().and_then(|m| m.remove("status")) {
+                Some(status) => map.insert("status".into(), status),
+                None => map.remove("status"),
+            };
+        }
+        return merged;
+    }
+    if let Some(map) = new.as_object_mut() {
+        match old.get("status") {
+            Some(status) => map.insert("status".into(), status.clone()),
+            None => map.remove("status"),
+        };
+    }
+    new
+}
+
+fn respond_committed(
+    def: &ResourceDef,
+    format: &Format,
+    committed: Committed,
+    warnings: &[String],
+) -> ApiResult<Response> {
+    let kv = match committed {
+        Committed::Written(kv) | Committed::Deleted(kv) | Committed::Unchanged(kv) => kv,
+    };
+    let bytes = super::read::served_bytes(def, &kv.value)?.into_owned();
+    Ok(with_warnings(
+        negotiate::respond_bytes(StatusCode::OK, format, bytes),
+        warnings,
+    ))
+}
+
+pub(super) async fn update(
+    app: &App,
+    target: &Target<'_>,
+    format: &Format,
+    params: &Params,
+    content_type: &str,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let def = &target.def;
+    let mut body_obj = decode_body(body, content_type)?;
+    prepare_identity(def, &mut body_obj, target.namespace)?;
+    let body_name = meta_str(&body_obj, "name");
+    if body_name.is_empty() {
+        set_meta(&mut body_obj, "name", json!(target.name));
+    } else if body_name != target.name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({})",
+            target.name
+        )));
+    }
+    let body_rv = match object::metadata(&body_obj)
+        .and_then(|m| m.get("resourceVersion"))
+        .and_then(Value::as_str)
+    {
+        Some("") | None => None,
+        Some(rv) => Some(
+            super::read::parse_rv(rv)
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?,
+        ),
+    };
+    if body_rv.is_none() && def.builtin().is_none() {
+        return Err(ApiError::invalid(
+            target.gr(),
+            &def.kind,
+            target.name,
+            vec![crate::error::Cause {
+                reason: "FieldValueInvalid".into(),
+                message: "Invalid value: 0: must be specified for an update".into(),
+                field: "metadata.resourceVersion".into(),
+            }],
+        ));
+    }
+    let key = def.key(target.namespace, target.name);
+    for _ in 0..MAX_RETRIES {
+        let Some(current) = app.store.get(&key).await.map_err(store_error)? else {
+            if allows_create_on_update(def) && target.subresource.is_empty() {
+                return create_object(app, target, format, params, body_obj).await;
+            }
+            return Err(ApiError::not_found(target.gr(), target.name));
+        };
+        if let Some(rv) = body_rv
+            && rv != current.mod_revision
+        {
+            return Err(ApiError::stale(target.gr(), target.name));
+        }
+        let old = object::decode_stored(&current.value)?;
+        let mut new = merge_for_subresource(def, target.subresource, &old, body_obj.clone());
+        admission::keep_system_fields(&mut new, &old);
+        let warnings = admission::admit(
+            def,
+            &mut new,
+            Some(&old),
+            Operation::Update,
+            params.field_validation,
+        )?;
+        if def.builtin() == Some(BuiltinKind::CustomResourceDefinition) {
+            admission::crd_status(&mut new);
+        }
+        match commit_update(app, def, &key, &current, &old, new, params.dry_run).await {
+            Ok(committed) => return respond_committed(def, format, committed, &warnings),
+            Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) if body_rv.is_none() => {
+                continue;
+            }
+            Err(StoreError::Conflict { .. }) => {
+                return Err(ApiError::stale(target.gr(), target.name));
+            }
+            Err(StoreError::NotFound { .. }) => {
+                return Err(ApiError::not_found(target.gr(), target.name));
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(ApiError::conflict(
+        target.gr(),
+        target.name,
+        "too many concurrent writes; try again",
+    ))
+}
+
+fn allows_create_on_update(def: &ResourceDef) -> bool {
+    matches!(
+        def.builtin(),
+        Some(
+            BuiltinKind::Role
+                | BuiltinKind::RoleBinding
+                | BuiltinKind::ClusterRole
+                | BuiltinKind::ClusterRoleBinding
+        )
+    )
+}
+
+pub(super) async fn patch(
+    app: &App,
+    target: &Target<'_>,
+    format: &Format,
+    params: &Params,
+    content_type: &str,
+    body: &[u8],
+) -> ApiResult<Response> {
+    use crate::patch::{PatchKind, apply_patch, strategic_schema};
+    let def = &target.def;
+    let Some(kind) = PatchKind::from_content_type(content_type) else {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?})"
+        )));
+    };
+    let schema = match kind {
+        PatchKind::Strategic => match strategic_schema(&def.group, &def.kind) {
+            Some(schema) => Some(schema),
+            None => {
+                return Err(ApiError::unsupported_media_type(
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+                ));
+            }
+        },
+        _ => None,
+    };
+    let explicit_rv = contains(body, b"\"resourceVersion\"");
+    let key = def.key(target.namespace, target.name);
+    for _ in 0..MAX_RETRIES {
+        let Some(current) = app.store.get(&key).await.map_err(store_error)? else {
+            return Err(ApiError::not_found(target.gr(), target.name));
+        };
+        let old = object::decode_stored(&super::read::served_bytes(def, &current.value)?)?;
+        let patched = apply_patch(kind, &old, body, schema).map_err(|e| {
+            let mut err = ApiError::bad_request(e.to_string());
+            err.code = e.http_status();
+            err.reason = e.reason();
+            err
+        })?;
+        let mut patched_obj = patched;
+        prepare_identity(def, &mut patched_obj, target.namespace)?;
+        if meta_str(&patched_obj, "name") != target.name {
+            return Err(ApiError::bad_request(
+                "the name of an object cannot be changed by a patch",
+            ));
+        }
+        let patched_rv = meta_str(&patched_obj, "resourceVersion").to_owned();
+        if !patched_rv.is_empty() && patched_rv != current.mod_revision.to_string() {
+            return Err(ApiError::stale(target.gr(), target.name));
+        }
+        let mut new = merge_for_subresource(def, target.subresource, &old, patched_obj);
+        admission::keep_system_fields(&mut new, &old);
+        let warnings = admission::admit(
+            def,
+            &mut new,
+            Some(&old),
+            Operation::Update,
+            params.field_validation,
+        )?;
+        if def.builtin() == Some(BuiltinKind::CustomResourceDefinition) {
+            admission::crd_status(&mut new);
+        }
+        match commit_update(app, def, &key, &current, &old, new, params.dry_run).await {
+            Ok(committed) => return respond_committed(def, format, committed, &warnings),
+            Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) if !explicit_rv => {
+                continue;
+            }
+            Err(StoreError::Conflict { .. }) => {
+                return Err(ApiError::stale(target.gr(), target.name));
+            }
+            Err(StoreError::NotFound { .. }) => {
+                return Err(ApiError::not_found(target.gr(), target.name));
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(ApiError::conflict(
+        target.gr(),
+        target.name,
+        "too many concurrent writes; try again",
+    ))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// DeleteOptions from a request body and the query.
+struct DeleteOptions {
+    propagation: Propagation,
+    uid: Option<String>,
+    resource_version: Option<String>,
+    dry_run: bool,
+}
+
+fn delete_options(params: &Params, body: &[u8]) -> ApiResult<DeleteOptions> {
+    let mut opts = DeleteOptions {
+        propagation: params.propagation(),
+        uid: None,
+        resource_version: None,
+        dry_run: params.dry_run,
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(opts);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the DeleteOptions body does not decode: {e}"))
+    })?;
+    if let Some(p) = value.get("propagationPolicy").and_then(Value::as_str) {
+        opts.propagation = parse_propagation(p)?;
+    } else if value.get("orphanDependents") == Some(&Value::Bool(true)) {
+        opts.propagation = Propagation::Orphan;
+    }
+    opts.uid = value
+        .pointer("/preconditions/uid")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    opts.resource_version = value
+        .pointer("/preconditions/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(list) = value.get("dryRun").and_then(Value::as_array) {
+        for v in list {
+            if v != "All" {
+                return Err(ApiError::bad_request(format!(
+                    "dryRun: Unsupported value: {v}: supported values: \"All\""
+                )));
+            }
+            opts.dry_run = true;
+        }
+    }
+    Ok(opts)
+}
+
+/// Deletes one object (or starts its deletion when finalizers remain).
+/// Returns the response body: the object, or a success Status.
+/// How to delete one object.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeleteRequest<'a> {
+    pub(crate) propagation: Propagation,
+    /// Precondition on the object's uid.
+    pub(crate) uid: Option<&'a str>,
+    /// Precondition on the object's resourceVersion.
+    pub(crate) resource_version: Option<&'a str>,
+    pub(crate) dry_run: bool,
+}
+
+impl DeleteRequest<'_> {
+    /// A plain delete with the given propagation.
+    pub(crate) fn new(propagation: Propagation) -> Self {
+        DeleteRequest {
+            propagation,
+            uid: None,
+            resource_version: None,
+            dry_run: false,
+        }
+    }
+}
+
+/// Deletes one object, or starts its deletion when finalizers (or the
+/// propagation's finalizer) keep it; returns the status and body to answer.
+pub(crate) async fn delete_object(
+    app: &App,
+    def: &ResourceDef,
+    namespace: &str,
+    name: &str,
+    request: DeleteRequest<'_>,
+) -> ApiResult<(StatusCode, Value)> {
+    let DeleteRequest {
+        propagation,
+        uid,
+        resource_version,
+        dry_run,
+    } = request;
+    let gr = GroupResource {
+        group: &def.group,
+        resource: &def.plural,
+    };
+    let key = def.key(namespace, name);
+    for _ in 0..MAX_RETRIES {
+        let Some(current) = app.store.get(&key).await.map_err(store_error)? else {
+            return Err(ApiError::not_found(gr, name));
+        };
+        let old = object::decode_stored(&current.value)?;
+        let current_uid = meta_str(&old, "uid");
+        if let Some(uid) = uid
+            && uid != current_uid
+        {
+            return Err(ApiError::conflict(
+                gr,
+                name,
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {current_uid}"
+                ),
+            ));
+        }
+        if let Some(rv) = resource_version
+            && rv != current.mod_revision.to_string()
+        {
+            return Err(ApiError::conflict(
+                gr,
+                name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    current.mod_revision
+                ),
+            ));
+        }
+        let mut new = old.clone();
+        match propagation {
+            Propagation::Orphan => add_finalizer(&mut new, ORPHAN_FINALIZER),
+            Propagation::Foreground => add_finalizer(&mut new, FOREGROUND_FINALIZER),
+            Propagation::Background => {}
+        }
+        let graceful = !finalizers(&new).is_empty() || namespace_pending(def, &new);
+        if graceful {
+            if !is_deleting(&new) {
+                set_meta(&mut new, "deletionTimestamp", json!(object::now_rfc3339()));
+                set_meta(&mut new, "deletionGracePeriodSeconds", json!(0));
+            }
+            if def.builtin() == Some(BuiltinKind::Namespace) {
+                new["status"]["phase"] = json!("Terminating");
+            }
+            // commit_update keeps the old deletionTimestamp; set it on both.
+            let mut old_for_commit = old.clone();
+            if let Some(ts) = object::metadata(&new)
+                .and_then(|m| m.get("deletionTimestamp"))
+                .cloned()
+            {
+                set_meta(&mut old_for_commit, "deletionTimestamp", ts);
+                set_meta(&mut old_for_commit, "deletionGracePeriodSeconds", json!(0));
+            }
+            let result = if old_for_commit == new && is_deleting(&old) {
+                Ok(Committed::Unchanged(current.clone()))
+            } else {
+                write_deleting(app, def, &key, &current, new, dry_run).await
+            };
+            match result {
+                Ok(committed) => {
+                    let kv = match committed {
+                        Committed::Written(kv)
+                        | Committed::Deleted(kv)
+                        | Committed::Unchanged(kv) => kv,
+                    };
+                    let obj = object::decode_stored(&kv.value)?;
+                    return Ok((StatusCode::OK, obj));
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::NotFound { .. }) => return Err(ApiError::not_found(gr, name)),
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        if dry_run {
+            return Ok((StatusCode::OK, deleted_body(def, &old, gr, name)));
+        }
+        match app
+            .store
+            .write(
+                &key,
+                Precondition::Revision(current.mod_revision),
+                WriteOp::Delete,
+            )
+            .await
+        {
+            Ok(_) => {
+                after_write(app, def).await;
+                return Ok((StatusCode::OK, deleted_body(def, &old, gr, name)));
+            }
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(StoreError::NotFound { .. }) => return Err(ApiError::not_found(gr, name)),
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(ApiError::conflict(
+        gr,
+        name,
+        "too many concurrent writes; try again",
+    ))
+}
+
+/// Writes an object that is entering deletion (deletionTimestamp set).
+async fn write_deleting(
+    app: &App,
+    def: &ResourceDef,
+    key: &str,
+    current: &KeyValue,
+    new: Value,
+    dry_run: bool,
+) -> Result<Committed, StoreError> {
+    if dry_run {
+        let bytes = serde_json::to_vec(&new).map_err(|e| StoreError::Encode(e.to_string()))?;
+        return Ok(Committed::Written(KeyValue {
+            value: Bytes::from(bytes),
+            ..current.clone()
+        }));
+    }
+    let result = app
+        .store
+        .write(
+            key,
+            Precondition::Revision(current.mod_revision),
+            WriteOp::Put(Box::new(move |rev| encode_with_revision(new, rev))),
+        )
+        .await?;
+    let Some(kv) = result.current else {
+        return Err(StoreError::Backend("the write returned no value".into()));
+    };
+    after_write(app, def).await;
+    Ok(Committed::Written(kv))
+}
+
+/// What a completed delete answers: built-in kinds a success Status (as
+/// kube-apiserver does for them), custom resources the deleted object.
+fn deleted_body(def: &ResourceDef, old: &Value, gr: GroupResource<'_>, name: &str) -> Value {
+    match def.builtin() {
+        Some(BuiltinKind::Namespace | BuiltinKind::CustomResourceDefinition) | None => old.clone(),
+        Some(_) => success_status(gr, name, Some(meta_str(old, "uid"))),
+    }
+}
+
+pub(super) async fn delete(
+    app: &App,
+    target: &Target<'_>,
+    format: &Format,
+    params: &Params,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let opts = delete_options(params, body)?;
+    let (status, body) = delete_object(
+        app,
+        &target.def,
+        target.namespace,
+        target.name,
+        DeleteRequest {
+            propagation: opts.propagation,
+            uid: opts.uid.as_deref(),
+            resource_version: opts.resource_version.as_deref(),
+            dry_run: opts.dry_run,
+        },
+    )
+    .await?;
+    Ok(negotiate::respond(status, format, &body))
+}
+
+pub(super) async fn delete_collection(
+    app: &App,
+    target: &Target<'_>,
+    format: &Format,
+    params: &Params,
+    info: &RequestInfo<'_>,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let opts = delete_options(params, body)?;
+    let selectors = selectors(info)?;
+    let def = &target.def;
+    let ns = (!target.namespace.is_empty()).then_some(target.namespace);
+    let prefix = def.prefix_in(ns);
+    let list_params = Params::default();
+    let page = read_page(app, &prefix, &selectors, &list_params).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for kv in &page.items {
+        let obj = object::decode_stored(&kv.value)?;
+        let (name, namespace) = (
+            meta_str(&obj, "name").to_owned(),
+            meta_str(&obj, "namespace").to_owned(),
+        );
+        match delete_object(
+            app,
+            def,
+            &namespace,
+            &name,
+            DeleteRequest {
+                dry_run: opts.dry_run,
+                ..DeleteRequest::new(opts.propagation)
+            },
+        )
+        .await
+        {
+            Ok(_) => items.push(obj),
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let list = json!({
+        "kind": def.list_kind,
+        "apiVersion": def.api_version(),
+        "metadata": {"resourceVersion": app.store.current_revision().to_string()},
+        "items": items,
+    });
+    Ok(negotiate::respond(StatusCode::OK, format, &list))
+}

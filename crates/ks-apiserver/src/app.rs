@@ -1,0 +1,100 @@
+//! The server's shared state: store, registry, request parser, and the
+//! channels background controllers listen on.
+
+use std::sync::{Arc, Mutex};
+
+use ks_request_info::{Resolver, ResolverConfig};
+use ks_store::Storage;
+use serde_json::Value;
+use tokio::sync::{Notify, watch};
+
+use crate::resources::{Registry, RegistryView};
+
+/// Largest request body accepted (Kubernetes' limit is 3 MiB).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// Server-wide state, shared by every request.
+pub struct App {
+    /// The object store.
+    pub store: Arc<dyn Storage>,
+    /// The served resources.
+    pub registry: Registry,
+    /// Request path parser.
+    pub resolver: Resolver,
+    /// OpenAPI documents cached per registry view.
+    pub(crate) openapi: Mutex<OpenApiCache>,
+    /// Flips to true when the server begins shutting down; watches end.
+    pub shutdown: watch::Receiver<bool>,
+    pub(crate) shutdown_tx: watch::Sender<bool>,
+    /// Wakes the garbage collector and namespace controller.
+    pub(crate) gc_wakeup: Notify,
+    /// Server version information.
+    pub version: Value,
+    /// Serializes registry resyncs after CRD writes.
+    pub(crate) crd_sync: tokio::sync::Mutex<()>,
+}
+
+/// Cached OpenAPI documents for one registry view.
+#[derive(Default)]
+pub(crate) struct OpenApiCache {
+    pub(crate) view: Option<Arc<RegistryView>>,
+    pub(crate) v3_index: Option<Arc<Vec<u8>>>,
+    pub(crate) v3_docs: std::collections::BTreeMap<String, Arc<Vec<u8>>>,
+    pub(crate) v2: Option<Arc<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("revision", &self.store.current_revision())
+            .finish()
+    }
+}
+
+/// The Kubernetes version this server reports and implements the API of.
+pub const KUBERNETES_MINOR: &str = "33";
+
+impl App {
+    /// State over a store, serving the built-in kinds (CRDs are loaded by
+    /// [`crate::crd::load_crds`]).
+    pub fn new(store: Arc<dyn Storage>) -> Arc<App> {
+        let (shutdown_tx, shutdown) = watch::channel(false);
+        // The default configuration is valid by construction.
+        let resolver = match Resolver::new(ResolverConfig::default()) {
+            Ok(r) => r,
+            Err(e) => unreachable!("default resolver configuration rejected: {e}"),
+        };
+        let version = serde_json::json!({
+            "major": "1",
+            "minor": KUBERNETES_MINOR,
+            "gitVersion": format!("v1.{KUBERNETES_MINOR}.0+ks-rs.{}", env!("CARGO_PKG_VERSION")),
+            "gitCommit": "",
+            "gitTreeState": "clean",
+            "buildDate": "",
+            "goVersion": "",
+            "compiler": "rustc",
+            "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
+        });
+        Arc::new(App {
+            store,
+            registry: Registry::with_builtins(),
+            resolver,
+            openapi: Mutex::new(OpenApiCache::default()),
+            shutdown,
+            shutdown_tx,
+            gc_wakeup: Notify::new(),
+            version,
+            crd_sync: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Asks long-running requests (watches) and controllers to stop.
+    pub fn begin_shutdown(&self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}

@@ -1,0 +1,111 @@
+//! The `ks-apiserver` binary: flags, logging, signals; everything else is
+//! in the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// KubeSphere's API server: a Kubernetes-compatible API over an embedded
+/// durable store. kubectl works against it with the kubeconfig it writes.
+#[derive(Debug, Parser)]
+#[command(name = "ks-apiserver", version)]
+struct Args {
+    /// Directory for the store, certificates and kubeconfig (created on
+    /// first run). Default: the user's data directory, `ks-rs` inside it.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:6443", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Keep objects in memory only: nothing survives a restart.
+    #[arg(long)]
+    in_memory: bool,
+    /// Serve plain HTTP instead of HTTPS (for local experiments only).
+    #[arg(long)]
+    plain_http: bool,
+    /// Allow a non-loopback --listen address although requests are not
+    /// authenticated yet: anyone who reaches the port has full access.
+    #[arg(long)]
+    allow_unauthenticated_remote: bool,
+    /// Revisions kept behind the current one at each compaction.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    compaction_retain: u64,
+    /// Seconds between compactions.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    compaction_interval: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ks-apiserver: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> ExitCode {
+    let mut config =
+        ks_apiserver::Config::new(args.data_dir.unwrap_or_else(ks_apiserver::default_data_dir));
+    config.listen = args.listen;
+    config.in_memory = args.in_memory;
+    config.plain_http = args.plain_http;
+    config.allow_unauthenticated_remote = args.allow_unauthenticated_remote;
+    config.store.compaction_retain = args.compaction_retain;
+    config.store.compaction_interval =
+        std::time::Duration::from_secs(args.compaction_interval.max(1));
+    let server = match ks_apiserver::start(config).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("ks-apiserver: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(kubeconfig) = &server.kubeconfig {
+        println!("ks-apiserver is serving at {}", server.url);
+        println!(
+            "use it with: kubectl --kubeconfig {} get namespaces",
+            kubeconfig.display()
+        );
+    }
+    wait_for_signal().await;
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

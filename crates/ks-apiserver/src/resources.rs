@@ -1,0 +1,551 @@
+//! The resource registry: which group/version/resources the server serves.
+//!
+//! Built-in kinds are compiled in; custom resources come from
+//! CustomResourceDefinition objects in the store, so creating a CRD starts
+//! serving its resource and deleting it stops. KubeSphere's own kinds are
+//! served the same way, from the CRDs that bootstrap installs.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+
+/// A compiled-in kind, for the behaviour that depends on it (validation,
+/// strategic merge patch, table columns, namespace lifecycle).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BuiltinKind {
+    /// core/v1 Namespace.
+    Namespace,
+    /// core/v1 Secret.
+    Secret,
+    /// core/v1 ConfigMap.
+    ConfigMap,
+    /// core/v1 ServiceAccount.
+    ServiceAccount,
+    /// rbac.authorization.k8s.io/v1 Role.
+    Role,
+    /// rbac.authorization.k8s.io/v1 RoleBinding.
+    RoleBinding,
+    /// rbac.authorization.k8s.io/v1 ClusterRole.
+    ClusterRole,
+    /// rbac.authorization.k8s.io/v1 ClusterRoleBinding.
+    ClusterRoleBinding,
+    /// apiextensions.k8s.io/v1 CustomResourceDefinition.
+    CustomResourceDefinition,
+}
+
+impl BuiltinKind {
+    /// Every built-in kind.
+    pub const ALL: [BuiltinKind; 9] = [
+        BuiltinKind::Namespace,
+        BuiltinKind::Secret,
+        BuiltinKind::ConfigMap,
+        BuiltinKind::ServiceAccount,
+        BuiltinKind::Role,
+        BuiltinKind::RoleBinding,
+        BuiltinKind::ClusterRole,
+        BuiltinKind::ClusterRoleBinding,
+        BuiltinKind::CustomResourceDefinition,
+    ];
+}
+
+/// Where a served resource comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled in.
+    Builtin(BuiltinKind),
+    /// Defined by the CustomResourceDefinition of this name.
+    Crd(String),
+}
+
+/// An additional printer column (`kubectl get` output).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// Column header.
+    pub name: String,
+    /// OpenAPI type: `string`, `integer`, `number`, `boolean` or `date`.
+    pub type_: String,
+    /// OpenAPI format, may be empty.
+    pub format: String,
+    /// Column description.
+    pub description: String,
+    /// 0 for the default view, higher for `-o wide`.
+    pub priority: i32,
+    /// Simple JSONPath into the object (`.spec.x`), without braces.
+    pub json_path: String,
+}
+
+/// One served resource at one version.
+#[derive(Clone, Debug)]
+pub struct ResourceDef {
+    /// API group, empty for core.
+    pub group: String,
+    /// Version.
+    pub version: String,
+    /// Plural resource name (the URL segment).
+    pub plural: String,
+    /// Singular name.
+    pub singular: String,
+    /// Kind.
+    pub kind: String,
+    /// Kind of the list.
+    pub list_kind: String,
+    /// Namespaced (true) or cluster-scoped.
+    pub namespaced: bool,
+    /// Short names for kubectl.
+    pub short_names: Vec<String>,
+    /// Categories (`kubectl get all`-style groups).
+    pub categories: Vec<String>,
+    /// Whether the `status` subresource is served.
+    pub status: bool,
+    /// Printer columns after NAME (and before AGE when none is a date).
+    pub columns: Vec<Column>,
+    /// The object's OpenAPI v3 schema, if known.
+    pub schema: Option<Arc<Value>>,
+    /// Where the definition comes from.
+    pub origin: Origin,
+    /// Whether this version is the storage version (the one objects are
+    /// stored in; CRDs list exactly one).
+    pub storage: bool,
+}
+
+impl ResourceDef {
+    /// `group/version`, or `version` for core.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The compiled-in kind, if any.
+    pub fn builtin(&self) -> Option<BuiltinKind> {
+        match self.origin {
+            Origin::Builtin(kind) => Some(kind),
+            Origin::Crd(_) => None,
+        }
+    }
+
+    /// The store key prefix of all objects of this resource (every version
+    /// shares one storage location: `/{group or "core"}/{plural}/`).
+    pub fn key_prefix(&self) -> String {
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            &self.group
+        };
+        format!("/{group}/{}/", self.plural)
+    }
+
+    /// The store key prefix of this resource in one namespace, or of every
+    /// object when `namespace` is `None` (or the resource is cluster-scoped).
+    pub fn prefix_in(&self, namespace: Option<&str>) -> String {
+        let mut key = self.key_prefix();
+        if self.namespaced
+            && let Some(ns) = namespace
+        {
+            key.push_str(ns);
+            key.push('/');
+        }
+        key
+    }
+
+    /// The store key of one object.
+    pub fn key(&self, namespace: &str, name: &str) -> String {
+        let mut key = self.key_prefix();
+        if self.namespaced {
+            key.push_str(namespace);
+            key.push('/');
+        }
+        key.push_str(name);
+        key
+    }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn column(name: &str, type_: &str, json_path: &str, priority: i32, description: &str) -> Column {
+    Column {
+        name: name.to_owned(),
+        type_: type_.to_owned(),
+        format: String::new(),
+        description: description.to_owned(),
+        priority,
+        json_path: json_path.to_owned(),
+    }
+}
+
+/// The definition of a compiled-in kind.
+pub fn builtin_def(kind: BuiltinKind) -> ResourceDef {
+    use BuiltinKind as B;
+    let (group, plural, singular, kind_name, namespaced, short, status) = match kind {
+        B::Namespace => (
+            "",
+            "namespaces",
+            "namespace",
+            "Namespace",
+            false,
+            &["ns"][..],
+            true,
+        ),
+        B::Secret => ("", "secrets", "secret", "Secret", true, &[][..], false),
+        B::ConfigMap => (
+            "",
+            "configmaps",
+            "configmap",
+            "ConfigMap",
+            true,
+            &["cm"][..],
+            false,
+        ),
+        B::ServiceAccount => (
+            "",
+            "serviceaccounts",
+            "serviceaccount",
+            "ServiceAccount",
+            true,
+            &["sa"][..],
+            false,
+        ),
+        B::Role => (
+            "rbac.authorization.k8s.io",
+            "roles",
+            "role",
+            "Role",
+            true,
+            &[][..],
+            false,
+        ),
+        B::RoleBinding => (
+            "rbac.authorization.k8s.io",
+            "rolebindings",
+            "rolebinding",
+            "RoleBinding",
+            true,
+            &[][..],
+            false,
+        ),
+        B::ClusterRole => (
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "clusterrole",
+            "ClusterRole",
+            false,
+            &[][..],
+            false,
+        ),
+        B::ClusterRoleBinding => (
+            "rbac.authorization.k8s.io",
+            "clusterrolebindings",
+            "clusterrolebinding",
+            "ClusterRoleBinding",
+            false,
+            &[][..],
+            false,
+        ),
+        B::CustomResourceDefinition => (
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "customresourcedefinition",
+            "CustomResourceDefinition",
+            false,
+            &["crd", "crds"][..],
+            true,
+        ),
+    };
+    let columns = match kind {
+        B::Namespace => {
+            vec![column(
+                "Status",
+                "string",
+                ".status.phase",
+                0,
+                "The phase of the namespace",
+            )]
+        }
+        B::Secret => vec![
+            column("Type", "string", ".type", 0, "The type of the secret"),
+            column(
+                "Data",
+                "integer",
+                ".data",
+                0,
+                "The number of keys in the secret",
+            ),
+        ],
+        B::ConfigMap => {
+            vec![column(
+                "Data",
+                "integer",
+                ".data",
+                0,
+                "The number of keys in the config map",
+            )]
+        }
+        B::ServiceAccount => Vec::new(),
+        B::RoleBinding | B::ClusterRoleBinding => vec![
+            column(
+                "Role",
+                "string",
+                ".roleRef",
+                0,
+                "The role this binding refers to",
+            ),
+            column(
+                "Users",
+                "string",
+                ".subjects",
+                1,
+                "The users in the binding",
+            ),
+            column(
+                "Groups",
+                "string",
+                ".subjects",
+                1,
+                "The groups in the binding",
+            ),
+            column(
+                "ServiceAccounts",
+                "string",
+                ".subjects",
+                1,
+                "The service accounts",
+            ),
+        ],
+        B::Role | B::ClusterRole => Vec::new(),
+        B::CustomResourceDefinition => Vec::new(),
+    };
+    let version = match kind {
+        B::Role | B::RoleBinding | B::ClusterRole | B::ClusterRoleBinding => "v1",
+        B::CustomResourceDefinition => "v1",
+        _ => "v1",
+    };
+    ResourceDef {
+        group: group.to_owned(),
+        version: version.to_owned(),
+        plural: plural.to_owned(),
+        singular: singular.to_owned(),
+        kind: kind_name.to_owned(),
+        list_kind: format!("{kind_name}List"),
+        namespaced,
+        short_names: strings(short),
+        categories: Vec::new(),
+        status,
+        columns,
+        schema: Some(Arc::new(crate::openapi::builtin_schema(kind))),
+        origin: Origin::Builtin(kind),
+        storage: true,
+    }
+}
+
+/// Every served resource, by group, version and plural; swapped as a whole
+/// when CRDs change so readers take a consistent view without locking for
+/// long.
+#[derive(Debug, Default)]
+pub struct Registry {
+    current: RwLock<Arc<RegistryView>>,
+}
+
+/// An immutable view of the registry.
+#[derive(Debug, Default, Clone)]
+pub struct RegistryView {
+    /// By (group, version, plural).
+    by_gvr: BTreeMap<(String, String, String), Arc<ResourceDef>>,
+}
+
+impl RegistryView {
+    /// The resource at a group, version and plural.
+    pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<&Arc<ResourceDef>> {
+        self.by_gvr
+            .get(&(group.to_owned(), version.to_owned(), plural.to_owned()))
+    }
+
+    /// Every resource, ordered by group, version, plural.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<ResourceDef>> {
+        self.by_gvr.values()
+    }
+
+    /// Resources of one group and version.
+    pub fn group_version<'a>(
+        &'a self,
+        group: &'a str,
+        version: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<ResourceDef>> + 'a {
+        self.by_gvr
+            .values()
+            .filter(move |d| d.group == group && d.version == version)
+    }
+
+    /// The groups served, each with its versions (preferred first).
+    pub fn groups(&self) -> Vec<(String, Vec<String>)> {
+        let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for def in self.by_gvr.values() {
+            let versions = groups.entry(&def.group).or_default();
+            if !versions.contains(&def.version) {
+                versions.push(def.version.clone());
+            }
+        }
+        let mut out: Vec<(String, Vec<String>)> = groups
+            .into_iter()
+            .map(|(g, mut versions)| {
+                versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
+                (g.to_owned(), versions)
+            })
+            .collect();
+        // Core first, then built-in groups, then the rest alphabetically.
+        out.sort_by_key(|(g, _)| (!g.is_empty(), !g.ends_with(".k8s.io"), g.clone()));
+        out
+    }
+
+    /// The storage-version definition of a group and plural (any version).
+    pub fn storage_def(&self, group: &str, plural: &str) -> Option<&Arc<ResourceDef>> {
+        let mut fallback = None;
+        for def in self.by_gvr.values() {
+            if def.group == group && def.plural == plural {
+                if def.storage {
+                    return Some(def);
+                }
+                fallback.get_or_insert(def);
+            }
+        }
+        fallback
+    }
+
+    /// Finds a resource by group and kind (any version, storage first).
+    pub fn by_kind(&self, group: &str, kind: &str) -> Option<&Arc<ResourceDef>> {
+        let mut fallback = None;
+        for def in self.by_gvr.values() {
+            if def.group == group && def.kind == kind {
+                if def.storage {
+                    return Some(def);
+                }
+                fallback.get_or_insert(def);
+            }
+        }
+        fallback
+    }
+}
+
+/// Kubernetes version priority: GA > beta > alpha, higher numbers first.
+pub fn version_priority(version: &str) -> (u8, u32, u32) {
+    let Some(rest) = version.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let digits_end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let Ok(major) = rest[..digits_end].parse::<u32>() else {
+        return (0, 0, 0);
+    };
+    let tail = &rest[digits_end..];
+    if tail.is_empty() {
+        return (3, major, 0);
+    }
+    let (stability, minor) = if let Some(n) = tail.strip_prefix("beta") {
+        (2, n)
+    } else if let Some(n) = tail.strip_prefix("alpha") {
+        (1, n)
+    } else {
+        return (0, 0, 0);
+    };
+    match minor.parse::<u32>() {
+        Ok(minor) => (stability, major, minor),
+        Err(_) => (0, 0, 0),
+    }
+}
+
+impl Registry {
+    /// A registry serving the built-in kinds.
+    pub fn with_builtins() -> Self {
+        let mut view = RegistryView::default();
+        for kind in BuiltinKind::ALL {
+            let def = builtin_def(kind);
+            view.by_gvr.insert(
+                (def.group.clone(), def.version.clone(), def.plural.clone()),
+                Arc::new(def),
+            );
+        }
+        Registry {
+            current: RwLock::new(Arc::new(view)),
+        }
+    }
+
+    /// The current view.
+    pub fn view(&self) -> Arc<RegistryView> {
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Serves exactly the resources of `crds` (CRD name, its definitions)
+    /// beside the built-in ones. A CRD cannot shadow a built-in resource,
+    /// and of two CRDs claiming one resource the first (by name) wins.
+    pub fn set_all_crds(&self, crds: Vec<(String, Vec<ResourceDef>)>) {
+        let mut guard = match self.current.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut view = RegistryView::clone(&guard);
+        view.by_gvr.retain(|_, d| d.builtin().is_some());
+        for (_, defs) in crds {
+            for def in defs {
+                let key = (def.group.clone(), def.version.clone(), def.plural.clone());
+                view.by_gvr.entry(key).or_insert_with(|| Arc::new(def));
+            }
+        }
+        *guard = Arc::new(view);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_priority_orders_like_kubernetes() {
+        let mut v = vec![
+            "v1alpha1",
+            "v1",
+            "v2beta1",
+            "v1beta2",
+            "v2",
+            "v11alpha2",
+            "foo",
+            "v1beta1",
+        ];
+        v.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
+        assert_eq!(
+            v,
+            [
+                "v2",
+                "v1",
+                "v2beta1",
+                "v1beta2",
+                "v1beta1",
+                "v11alpha2",
+                "v1alpha1",
+                "foo"
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_separate_namespaces_and_groups() {
+        let cm = builtin_def(BuiltinKind::ConfigMap);
+        assert_eq!(cm.key("default", "a"), "/core/configmaps/default/a");
+        assert_eq!(cm.prefix_in(Some("default")), "/core/configmaps/default/");
+        assert_eq!(cm.prefix_in(None), "/core/configmaps/");
+        let ns = builtin_def(BuiltinKind::Namespace);
+        assert_eq!(ns.key("ignored", "a"), "/core/namespaces/a");
+        let crb = builtin_def(BuiltinKind::ClusterRoleBinding);
+        assert_eq!(
+            crb.key("", "x"),
+            "/rbac.authorization.k8s.io/clusterrolebindings/x"
+        );
+    }
+}

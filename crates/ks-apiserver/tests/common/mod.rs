@@ -1,0 +1,51 @@
+//! Starting an in-process server for tests.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use ks_apiserver::{Config, RunningServer};
+
+/// An in-memory, plain-HTTP server on an ephemeral loopback port.
+pub struct TestServer {
+    pub server: Option<RunningServer>,
+    pub client: kube::Client,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(dir.path());
+        config.in_memory = true;
+        config.plain_http = true;
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.shutdown_grace = Duration::from_secs(2);
+        tweak(&mut config);
+        let server = ks_apiserver::start(config).await.unwrap();
+        let url = server.url.clone();
+        let client = client_for(&url);
+        TestServer {
+            server: Some(server),
+            client,
+            url,
+            _dir: dir,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+pub fn client_for(url: &str) -> kube::Client {
+    let config = kube::Config::new(url.parse().unwrap());
+    kube::Client::try_from(config).unwrap()
+}

@@ -1,0 +1,691 @@
+//! Every verb through kube-rs `Api<T>`, against an in-process server.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::TestServer;
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, PropagationPolicy, WatchEvent,
+    WatchParams,
+};
+use kube::runtime::watcher;
+use serde_json::json;
+
+fn cm(name: &str, labels: &[(&str, &str)], data: &[(&str, &str)]) -> ConfigMap {
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+        data: Some(
+            data.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
+fn api_error(err: kube::Error) -> kube::core::Status {
+    match err {
+        kube::Error::Api(e) => *e,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn create_get_update_conflict_and_delete() {
+    let ts = TestServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "default");
+
+    let created = cms
+        .create(
+            &PostParams::default(),
+            &cm("a", &[("app", "web")], &[("k", "v")]),
+        )
+        .await
+        .unwrap();
+    let meta = &created.metadata;
+    assert!(meta.uid.as_deref().is_some_and(|u| u.len() == 36));
+    assert!(meta.creation_timestamp.is_some());
+    let rv1: i64 = meta.resource_version.as_deref().unwrap().parse().unwrap();
+    assert_eq!(meta.namespace.as_deref(), Some("default"));
+
+    let again = api_error(
+        cms.create(&PostParams::default(), &cm("a", &[], &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((again.code, again.reason.as_str()), (409, "AlreadyExists"));
+
+    let got = cms.get("a").await.unwrap();
+    assert_eq!(got, created);
+
+    // Update with the current resourceVersion succeeds and moves it forward.
+    let mut edit = got.clone();
+    edit.data.as_mut().unwrap().insert("k2".into(), "v2".into());
+    let updated = cms
+        .replace("a", &PostParams::default(), &edit)
+        .await
+        .unwrap();
+    let rv2: i64 = updated
+        .metadata
+        .resource_version
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rv2 > rv1);
+    assert_eq!(updated.metadata.uid, created.metadata.uid);
+
+    // The stale copy gets 409 Conflict.
+    let stale = api_error(
+        cms.replace("a", &PostParams::default(), &edit)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((stale.code, stale.reason.as_str()), (409, "Conflict"));
+
+    // generateName.
+    let mut generated = cm("", &[], &[]);
+    generated.metadata.name = None;
+    generated.metadata.generate_name = Some("gen-".into());
+    let g = cms
+        .create(&PostParams::default(), &generated)
+        .await
+        .unwrap();
+    assert!(g.metadata.name.as_deref().unwrap().starts_with("gen-"));
+
+    // Missing namespace: 404 on the namespace.
+    let nowhere: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "nowhere");
+    let e = api_error(
+        nowhere
+            .create(&PostParams::default(), &cm("x", &[], &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 404);
+    assert!(
+        e.message.contains("namespaces \"nowhere\" not found"),
+        "{}",
+        e.message
+    );
+
+    // Delete, then 404.
+    cms.delete("a", &DeleteParams::default()).await.unwrap();
+    let gone = api_error(cms.get("a").await.unwrap_err());
+    assert_eq!((gone.code, gone.reason.as_str()), (404, "NotFound"));
+    assert_eq!(gone.message, "configmaps \"a\" not found");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn patches_merge_json_and_strategic() {
+    let ts = TestServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "default");
+    cms.create(
+        &PostParams::default(),
+        &cm("p", &[("a", "1")], &[("x", "1")]),
+    )
+    .await
+    .unwrap();
+
+    let merged = cms
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"y": "2", "x": null}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        merged.data.unwrap(),
+        BTreeMap::from([("y".to_owned(), "2".to_owned())])
+    );
+
+    let ops: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "add", "path": "/data/z", "value": "3"}])).unwrap();
+    let patched = cms
+        .patch("p", &PatchParams::default(), &Patch::<()>::Json(ops))
+        .await
+        .unwrap();
+    assert_eq!(
+        patched.data.as_ref().unwrap().get("z").map(String::as_str),
+        Some("3")
+    );
+
+    let strategic = cms
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"metadata": {"labels": {"b": "2"}}})),
+        )
+        .await
+        .unwrap();
+    let labels = strategic.metadata.labels.unwrap();
+    assert_eq!(labels.get("a").map(String::as_str), Some("1"));
+    assert_eq!(labels.get("b").map(String::as_str), Some("2"));
+
+    // A JSON patch whose test fails changes nothing.
+    let failing: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "test", "path": "/data/z", "value": "nope"}]))
+            .unwrap();
+    let err = cms
+        .patch("p", &PatchParams::default(), &Patch::<()>::Json(failing))
+        .await
+        .unwrap_err();
+    assert!(api_error(err).code >= 400);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn list_with_selectors_and_pages_stays_consistent_while_writing() {
+    let ts = TestServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "default");
+    for i in 0..25 {
+        let tier = if i % 2 == 0 { "even" } else { "odd" };
+        cms.create(
+            &PostParams::default(),
+            &cm(&format!("c{i:02}"), &[("tier", tier)], &[]),
+        )
+        .await
+        .unwrap();
+    }
+    let even = cms
+        .list(&ListParams::default().labels("tier=even"))
+        .await
+        .unwrap();
+    assert_eq!(even.items.len(), 13);
+    let not_even = cms
+        .list(&ListParams::default().labels("tier!=even"))
+        .await
+        .unwrap();
+    assert_eq!(not_even.items.len(), 12);
+    let in_set = cms
+        .list(&ListParams::default().labels("tier in (odd,none)"))
+        .await
+        .unwrap();
+    assert_eq!(in_set.items.len(), 12);
+    let by_name = cms
+        .list(&ListParams::default().fields("metadata.name=c03"))
+        .await
+        .unwrap();
+    assert_eq!(by_name.items.len(), 1);
+    let bad = api_error(
+        cms.list(&ListParams::default().fields("data.x=1"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(bad.code, 400);
+
+    // Page through with limit 10 while creating more objects: the pages
+    // come from the first page's snapshot.
+    let first = cms.list(&ListParams::default().limit(10)).await.unwrap();
+    assert_eq!(first.items.len(), 10);
+    let snapshot_rv = first.metadata.resource_version.clone().unwrap();
+    let mut names: Vec<String> = first
+        .items
+        .iter()
+        .map(|c| c.metadata.name.clone().unwrap())
+        .collect();
+    let mut token = first.metadata.continue_.clone();
+    let mut extra = 0;
+    while let Some(t) = token.filter(|t| !t.is_empty()) {
+        cms.create(
+            &PostParams::default(),
+            &cm(&format!("late{extra}"), &[], &[]),
+        )
+        .await
+        .unwrap();
+        extra += 1;
+        let page = cms
+            .list(&ListParams::default().limit(10).continue_token(&t))
+            .await
+            .unwrap();
+        assert_eq!(
+            page.metadata.resource_version.as_deref(),
+            Some(snapshot_rv.as_str())
+        );
+        names.extend(page.items.iter().map(|c| c.metadata.name.clone().unwrap()));
+        token = page.metadata.continue_.clone();
+    }
+    let expected: Vec<String> = (0..25).map(|i| format!("c{i:02}")).collect();
+    assert_eq!(names, expected);
+    assert!(extra >= 2);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn watcher_sees_create_update_delete() {
+    let ts = TestServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "default");
+    let stream = watcher(cms.clone(), watcher::Config::default());
+    let mut stream = Box::pin(stream);
+    // Initial list completes first.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            watcher::Event::InitDone => break,
+            _ => continue,
+        }
+    }
+    cms.create(&PostParams::default(), &cm("w", &[], &[("a", "1")]))
+        .await
+        .unwrap();
+    cms.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"a": "2"}})),
+    )
+    .await
+    .unwrap();
+    cms.delete("w", &DeleteParams::default()).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let event = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        match event {
+            watcher::Event::Apply(o) => seen.push(format!("apply {}", o.data.unwrap()["a"])),
+            watcher::Event::Delete(o) => seen.push(format!("delete {}", o.metadata.name.unwrap())),
+            _ => {}
+        }
+    }
+    assert_eq!(seen, ["apply 1", "apply 2", "delete w"]);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn raw_watch_from_a_resource_version_and_bookmarks() {
+    let ts = TestServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "default");
+    let a = cms
+        .create(&PostParams::default(), &cm("r1", &[("x", "y")], &[]))
+        .await
+        .unwrap();
+    let rv = a.metadata.resource_version.unwrap();
+    cms.create(&PostParams::default(), &cm("r2", &[], &[]))
+        .await
+        .unwrap();
+    cms.create(&PostParams::default(), &cm("r3", &[("x", "y")], &[]))
+        .await
+        .unwrap();
+    let params = WatchParams::default().labels("x=y").timeout(3);
+    let mut events = Box::pin(cms.watch(&params, &rv).await.unwrap());
+    let first = events.next().await.unwrap().unwrap();
+    match first {
+        WatchEvent::Added(o) => assert_eq!(o.metadata.name.as_deref(), Some("r3")),
+        other => panic!("unexpected {other:?}"),
+    }
+    // The stream ends at its timeout.
+    let rest: Vec<_> = tokio::time::timeout(Duration::from_secs(6), events.collect::<Vec<_>>())
+        .await
+        .unwrap();
+    assert!(
+        rest.iter()
+            .all(|e| matches!(e, Ok(WatchEvent::Bookmark(_)))),
+        "{rest:?}"
+    );
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn finalizers_keep_an_object_until_removed() {
+    let ts = TestServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "default");
+    let mut obj = cm("f", &[], &[]);
+    obj.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    cms.create(&PostParams::default(), &obj).await.unwrap();
+    cms.delete("f", &DeleteParams::default()).await.unwrap();
+    let held = cms.get("f").await.unwrap();
+    assert!(held.metadata.deletion_timestamp.is_some());
+    cms.patch(
+        "f",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    let e = api_error(cms.get("f").await.unwrap_err());
+    assert_eq!(e.code, 404);
+    ts.stop().await;
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn owner_references_are_garbage_collected() {
+    let ts = TestServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "default");
+    let owner = cms
+        .create(&PostParams::default(), &cm("owner", &[], &[]))
+        .await
+        .unwrap();
+    let owner_ref = OwnerReference {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        name: "owner".into(),
+        uid: owner.metadata.uid.clone().unwrap(),
+        ..Default::default()
+    };
+    for name in ["dep1", "dep2"] {
+        let mut d = cm(name, &[], &[]);
+        d.metadata.owner_references = Some(vec![owner_ref.clone()]);
+        cms.create(&PostParams::default(), &d).await.unwrap();
+    }
+    // Background: dependents go after the owner.
+    cms.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    eventually("dependents deleted", || async {
+        cms.get_opt("dep1").await.unwrap().is_none() && cms.get_opt("dep2").await.unwrap().is_none()
+    })
+    .await;
+
+    // Orphan: dependents stay without the reference.
+    let owner = cms
+        .create(&PostParams::default(), &cm("owner2", &[], &[]))
+        .await
+        .unwrap();
+    let mut d = cm("dep3", &[], &[]);
+    d.metadata.owner_references = Some(vec![OwnerReference {
+        name: "owner2".into(),
+        uid: owner.metadata.uid.clone().unwrap(),
+        ..owner_ref.clone()
+    }]);
+    cms.create(&PostParams::default(), &d).await.unwrap();
+    cms.delete("owner2", &DeleteParams::orphan()).await.unwrap();
+    eventually("owner2 deleted", || async {
+        cms.get_opt("owner2").await.unwrap().is_none()
+    })
+    .await;
+    let dep3 = cms.get("dep3").await.unwrap();
+    assert!(
+        dep3.metadata
+            .owner_references
+            .unwrap_or_default()
+            .is_empty()
+    );
+
+    // Foreground: the owner waits for its dependents.
+    let owner = cms
+        .create(&PostParams::default(), &cm("owner3", &[], &[]))
+        .await
+        .unwrap();
+    let mut d = cm("dep4", &[], &[]);
+    d.metadata.owner_references = Some(vec![OwnerReference {
+        name: "owner3".into(),
+        uid: owner.metadata.uid.clone().unwrap(),
+        ..owner_ref
+    }]);
+    cms.create(&PostParams::default(), &d).await.unwrap();
+    let dp = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Foreground),
+        ..Default::default()
+    };
+    cms.delete("owner3", &dp).await.unwrap();
+    eventually("owner3 and dep4 deleted", || async {
+        cms.get_opt("owner3").await.unwrap().is_none()
+            && cms.get_opt("dep4").await.unwrap().is_none()
+    })
+    .await;
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_a_namespace_deletes_its_content() {
+    let ts = TestServer::start().await;
+    let nss: Api<Namespace> = Api::all(ts.client.clone());
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some("team".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let created = nss.create(&PostParams::default(), &ns).await.unwrap();
+    assert_eq!(created.status.unwrap().phase.as_deref(), Some("Active"));
+    let secrets: Api<Secret> = Api::namespaced(ts.client.clone(), "team");
+    let s = Secret {
+        metadata: ObjectMeta {
+            name: Some("s".into()),
+            ..Default::default()
+        },
+        string_data: Some(BTreeMap::from([(
+            "password".to_owned(),
+            "hunter2".to_owned(),
+        )])),
+        ..Default::default()
+    };
+    let s = secrets.create(&PostParams::default(), &s).await.unwrap();
+    assert_eq!(s.type_.as_deref(), Some("Opaque"));
+    assert_eq!(s.data.unwrap()["password"].0, b"hunter2");
+    nss.delete("team", &DeleteParams::default()).await.unwrap();
+    let e = api_error(
+        secrets
+            .create(
+                &PostParams::default(),
+                &Secret {
+                    metadata: ObjectMeta {
+                        name: Some("t".into()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.code == 403 || e.code == 404, "{e:?}");
+    eventually("namespace gone", || async {
+        nss.get_opt("team").await.unwrap().is_none()
+    })
+    .await;
+    assert!(secrets.get_opt("s").await.unwrap().is_none());
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing_and_validation_reports_fields() {
+    let ts = TestServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "default");
+    let pp = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    cms.create(&pp, &cm("dry", &[], &[])).await.unwrap();
+    assert!(cms.get_opt("dry").await.unwrap().is_none());
+
+    let bad = api_error(
+        cms.create(
+            &PostParams::default(),
+            &cm("Bad_Name", &[], &[("bad key", "x")]),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!((bad.code, bad.reason.as_str()), (422, "Invalid"));
+    assert!(bad.message.contains("metadata.name"), "{}", bad.message);
+
+    let roles: Api<ClusterRole> = Api::all(ts.client.clone());
+    let role = ClusterRole {
+        metadata: ObjectMeta {
+            name: Some("r".into()),
+            ..Default::default()
+        },
+        rules: Some(vec![PolicyRule {
+            verbs: vec![],
+            api_groups: Some(vec!["".into()]),
+            resources: Some(vec!["pods".into()]),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    };
+    let e = api_error(
+        roles
+            .create(&PostParams::default(), &role)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 422);
+    assert!(e.message.contains("rules[0].verbs"), "{}", e.message);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_read_modify_write_never_loses_an_update() {
+    let ts = TestServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "default");
+    cms.create(&PostParams::default(), &cm("counter", &[], &[("n", "0")]))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let cms = cms.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut conflicts) = (0u32, 0u32);
+            for _ in 0..10 {
+                let mut cur = cms.get("counter").await.unwrap();
+                let n: u32 = cur.data.as_ref().unwrap()["n"].parse().unwrap();
+                cur.data
+                    .as_mut()
+                    .unwrap()
+                    .insert("n".into(), (n + 1).to_string());
+                match cms.replace("counter", &PostParams::default(), &cur).await {
+                    Ok(_) => ok += 1,
+                    Err(kube::Error::Api(e)) if e.code == 409 => conflicts += 1,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            (ok, conflicts)
+        }));
+    }
+    let mut successes = 0;
+    for t in tasks {
+        let (ok, conflicts) = t.await.unwrap();
+        assert_eq!(ok + conflicts, 10);
+        successes += ok;
+    }
+    let n: u32 = cms.get("counter").await.unwrap().data.unwrap()["n"]
+        .parse()
+        .unwrap();
+    assert_eq!(n, successes);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn custom_resource_definitions_start_and_stop_serving() {
+    let ts = TestServer::start().await;
+    let crds: Api<kube::core::DynamicObject> = Api::all_with(
+        ts.client.clone(),
+        &kube::discovery::ApiResource::erase::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>(&()),
+    );
+    let crd: kube::core::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "crontabs.stable.example.com"},
+        "spec": {"group": "stable.example.com", "scope": "Namespaced",
+            "names": {"kind": "CronTab", "plural": "crontabs", "singular": "crontab", "listKind": "CronTabList"},
+            "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {"cronSpec": {"type": "string"}}},
+                    "status": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}}}]}
+    })).unwrap();
+    crds.create(&PostParams::default(), &crd).await.unwrap();
+    let ar = kube::discovery::ApiResource {
+        group: "stable.example.com".into(),
+        version: "v1".into(),
+        api_version: "stable.example.com/v1".into(),
+        kind: "CronTab".into(),
+        plural: "crontabs".into(),
+    };
+    let tabs: Api<kube::core::DynamicObject> =
+        Api::namespaced_with(ts.client.clone(), "default", &ar);
+    let tab: kube::core::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "stable.example.com/v1", "kind": "CronTab",
+        "metadata": {"name": "t1"}, "spec": {"cronSpec": "* * * * */5"}, "status": {"ok": true}
+    }))
+    .unwrap();
+    let created = tabs.create(&PostParams::default(), &tab).await.unwrap();
+    assert_eq!(created.metadata.generation, Some(1));
+    assert!(
+        created.data.get("status").is_none(),
+        "status is dropped on create"
+    );
+    // Status changes go through the status subresource only.
+    let st = tabs
+        .patch_status(
+            "t1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"ok": true}, "spec": {"cronSpec": "ignored"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st.data["status"]["ok"], true);
+    assert_eq!(st.data["spec"]["cronSpec"], "* * * * */5");
+    assert_eq!(st.metadata.generation, Some(1));
+    let sp = tabs
+        .patch(
+            "t1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"cronSpec": "0 * * * *"}, "status": {"ok": false}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sp.metadata.generation, Some(2));
+    assert_eq!(sp.data["status"]["ok"], true);
+    // Strategic merge patch is not defined for custom resources.
+    let e = api_error(
+        tabs.patch(
+            "t1",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {}})),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(e.code, 415);
+
+    crds.delete("crontabs.stable.example.com", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("CRD gone", || async {
+        crds.get_opt("crontabs.stable.example.com")
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+    let e = api_error(tabs.get("t1").await.unwrap_err());
+    assert_eq!(e.code, 404);
+    ts.stop().await;
+}
