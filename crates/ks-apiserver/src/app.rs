@@ -39,8 +39,10 @@ pub struct App {
 pub(crate) struct OpenApiCache {
     pub(crate) view: Option<Arc<RegistryView>>,
     pub(crate) v3_index: Option<Arc<Vec<u8>>>,
-    pub(crate) v3_docs: std::collections::BTreeMap<String, Arc<Vec<u8>>>,
+    /// Group-version documents with their hash (sent as the ETag).
+    pub(crate) v3_docs: std::collections::BTreeMap<String, (Arc<Vec<u8>>, String)>,
     pub(crate) v2: Option<Arc<Vec<u8>>>,
+    pub(crate) v2_protobuf: Option<Arc<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for App {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::{BuiltinKind, Column, Origin, ResourceDef, builtin_def};
+use crate::resources::{Column, Origin, ResourceDef};
 
 /// The resources one CRD object defines (its served versions).
 pub fn crd_defs(crd: &Value) -> Vec<ResourceDef> {
@@ -93,13 +93,16 @@ pub fn crd_defs(crd: &Value) -> Vec<ResourceDef> {
     defs
 }
 
+/// Where CRDs are stored (the key prefix of `customresourcedefinitions`).
+const CRD_KEY_PREFIX: &str = "/apiextensions.k8s.io/customresourcedefinitions/";
+
 /// Re-reads every CRD from the store and serves exactly what they define.
 pub async fn load_crds(app: &App) -> ApiResult<()> {
     let _guard = app.crd_sync.lock().await;
-    let prefix = builtin_def(BuiltinKind::CustomResourceDefinition).key_prefix();
+    let prefix = CRD_KEY_PREFIX;
     let page = app
         .store
-        .list(ListOptions::prefix(&prefix))
+        .list(ListOptions::prefix(prefix))
         .await
         .map_err(|e| ApiError::internal(format!("listing CRDs: {e}")))?;
     let mut all = Vec::new();
@@ -123,6 +126,13 @@ pub async fn load_crds(app: &App) -> ApiResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crd_prefix_is_where_crds_are_stored() {
+        let def =
+            crate::resources::builtin_def(crate::resources::BuiltinKind::CustomResourceDefinition);
+        assert_eq!(def.key_prefix(), CRD_KEY_PREFIX);
+    }
 
     #[test]
     fn defs_follow_served_versions() {

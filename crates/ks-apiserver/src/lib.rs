@@ -37,6 +37,8 @@ pub mod app;
 mod bootstrap;
 pub mod crd;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gc;
 pub mod object;
 mod openapi;

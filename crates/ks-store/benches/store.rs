@@ -19,7 +19,8 @@
 //!   /proc/self/status);
 //! - fan-out: time until 1,000 watchers have each received one event.
 //!
-//! Run with `cargo bench -p ks-store --bench store`.
+//! Run with `cargo bench -p ks-store --bench store` (everything), or with a
+//! criterion filter (`-- create/durable`), or `-- figures` for the last two.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -314,9 +315,12 @@ fn main() {
     bench_creates(&mut c);
     bench_reads(&mut c);
     c.final_summary();
-    // Skipped when criterion is only listing or testing the benches.
-    let args: Vec<String> = std::env::args().collect();
-    if !args.iter().any(|a| a == "--list" || a == "--test") {
+    // Run with no filter, or with the filter `figures`; skipped when
+    // criterion is only listing or testing the benches.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let listing = args.iter().any(|a| a == "--list" || a == "--test");
+    if !listing && (filters.is_empty() || filters.iter().any(|f| *f == "figures")) {
         open_figures();
         fanout_figures();
     }

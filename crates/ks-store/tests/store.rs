@@ -987,3 +987,53 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         std::thread::park();
     }
 }
+
+#[tokio::test]
+async fn extreme_configs_do_not_panic() {
+    let config = StoreConfig {
+        history: 0,
+        compaction_interval: Duration::MAX,
+        compaction_retain: u64::MAX,
+        max_batch: 0,
+        watch_buffer: 0,
+    };
+    each_store(config, |store| async move {
+        let mut w = store.watch("", None).unwrap();
+        for i in 0..5 {
+            set(&store, "k", &i.to_string()).await.unwrap();
+        }
+        let old = store
+            .list(ListOptions {
+                revision: Some(2),
+                ..ListOptions::prefix("")
+            })
+            .await;
+        if store.path().is_some() {
+            // Read from the log.
+            assert_eq!(value(&old.unwrap().items[0]), "1");
+        } else {
+            // Nothing is kept in memory: everything before now is compacted.
+            assert!(matches!(
+                old,
+                Err(StoreError::Compacted {
+                    requested: 2,
+                    compacted: 5
+                })
+            ));
+        }
+        // A one-event buffer: the watcher fell behind.
+        assert!(matches!(
+            next_item(&mut w).await,
+            Some(Err(StoreError::Compacted { .. }))
+        ));
+        assert!(matches!(
+            store.watch("", Some(-1)),
+            Err(StoreError::Compacted { .. })
+        ));
+        assert_eq!(
+            store.compact(i64::MIN).await.unwrap(),
+            store.compacted_revision()
+        );
+    })
+    .await;
+}

@@ -186,7 +186,21 @@ fn resource_list(view: &RegistryView, group: &str, version: &str) -> Value {
     })
 }
 
+/// Whether the client asks for the protobuf OpenAPI v2 document.
+pub(super) fn wants_v2_protobuf(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains(crate::openapi::V2_PROTOBUF_MEDIA_TYPE))
+}
+
+/// `/openapi/v2` as gnostic protobuf.
+pub(super) fn openapi_v2_protobuf(app: &App) -> ApiResult<Response> {
+    openapi_bytes(app, OpenApiDoc::V2Protobuf)
+}
+
 enum OpenApiDoc {
+    V2Protobuf,
     V2,
     V3Index,
     V3(String),
@@ -205,7 +219,13 @@ fn openapi_bytes(app: &App, doc: OpenApiDoc) -> ApiResult<Response> {
             ..Default::default()
         };
     }
+    let protobuf = matches!(doc, OpenApiDoc::V2Protobuf);
+    let mut etag = None;
     let bytes = match doc {
+        OpenApiDoc::V2Protobuf => cache
+            .v2_protobuf
+            .get_or_insert_with(|| Arc::new(crate::openapi::v2_protobuf(&view)))
+            .clone(),
         OpenApiDoc::V2 => cache
             .v2
             .get_or_insert_with(|| {
@@ -219,7 +239,8 @@ fn openapi_bytes(app: &App, doc: OpenApiDoc) -> ApiResult<Response> {
             })
             .clone(),
         OpenApiDoc::V3(gv) => {
-            if let Some(bytes) = cache.v3_docs.get(&gv) {
+            if let Some((bytes, hash)) = cache.v3_docs.get(&gv) {
+                etag = Some(hash.clone());
                 bytes.clone()
             } else {
                 let (group, version) = match gv.split('/').collect::<Vec<_>>()[..] {
@@ -230,12 +251,24 @@ fn openapi_bytes(app: &App, doc: OpenApiDoc) -> ApiResult<Response> {
                 let Some(doc) = crate::openapi::v3_group_version(&view, group, version) else {
                     return Err(ApiError::no_route());
                 };
+                let hash = crate::openapi::document_hash(&doc);
                 let bytes = Arc::new(serde_json::to_vec(&doc).unwrap_or_default());
-                cache.v3_docs.insert(gv, Arc::clone(&bytes));
+                cache.v3_docs.insert(gv, (Arc::clone(&bytes), hash.clone()));
+                etag = Some(hash);
                 bytes
             }
         }
     };
     drop(cache);
-    Ok(super::json_response(StatusCode::OK, bytes.as_ref().clone()))
+    let mut response = super::json_response(StatusCode::OK, bytes.as_ref().clone());
+    if let Some(value) = etag.and_then(|h| HeaderValue::from_str(&format!("\"{h}\"")).ok()) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    if protobuf {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::openapi::V2_PROTOBUF_CONTENT_TYPE),
+        );
+    }
+    Ok(response)
 }

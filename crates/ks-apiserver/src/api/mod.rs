@@ -104,6 +104,10 @@ async fn dispatch(app: &Arc<App>, request: Request) -> ApiResult<Response> {
         }
     };
     let params = Params::parse(parts.uri.query().unwrap_or(""))?;
+    if parts.uri.path() == "/openapi/v2" && discovery::wants_v2_protobuf(&parts.headers) {
+        // kubectl 1.27/1.28 read OpenAPI v2 only in protobuf.
+        return discovery::openapi_v2_protobuf(app);
+    }
     let format = negotiate::format(&parts.headers, &params)?;
 
     if !info.is_resource_request {

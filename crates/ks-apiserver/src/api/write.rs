@@ -102,10 +102,9 @@ async fn check_namespace(app: &App, def: &ResourceDef, namespace: &str) -> ApiRe
     if !def.namespaced {
         return Ok(());
     }
-    let ns_def = crate::resources::builtin_def(BuiltinKind::Namespace);
     let kv = app
         .store
-        .get(&ns_def.key("", namespace))
+        .get(&format!("/core/namespaces/{namespace}"))
         .await
         .map_err(store_error)?;
     let Some(kv) = kv else {

@@ -48,8 +48,10 @@
 //!
 //! Two processes must never write one log: [`Store::open`] takes an
 //! exclusive `flock` on `<db>.lock` beside the database file (released by the
-//! kernel if the process dies) and fails with [`StoreError::Backend`] if
-//! another store holds it. A file that is not a ks-store database (another
+//! kernel if the process dies; the file itself stays) and fails with
+//! [`StoreError::Backend`] if another store, in this process or another,
+//! holds it. The database file itself is not locked exclusively, so
+//! `sqlite3` can inspect a running store read-only. A file that is not a ks-store database (another
 //! SQLite database, or not SQLite at all) is refused the same way.
 //!
 //! # Watches
@@ -62,6 +64,9 @@
 //! first. Every change is delivered once, in revision order. A watcher more
 //! than [`StoreConfig::watch_buffer`] events behind the writer ends with
 //! [`StoreError::Compacted`] at the revision it had reached.
+//! [`crate::WatchStream::next`] is cancel-safe (it can sit in a
+//! `tokio::select!` beside a timer), and a stream ends with `None` when the
+//! store shuts down.
 //!
 //! The stream does not emit [`crate::WatchItem::Progress`] on its own:
 //! [`crate::WatchStream::progress`] is exact instead (it counts the events

@@ -3,7 +3,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -74,7 +74,12 @@ impl Writer {
         compact_done: Revision,
     ) -> Writer {
         let interval = shared.config.compaction_interval;
-        let next_compaction = (!interval.is_zero()).then(|| Instant::now() + interval);
+        // Zero disables the schedule; so does an interval too long to add.
+        let next_compaction = if interval.is_zero() {
+            None
+        } else {
+            Instant::now().checked_add(interval)
+        };
         let compacted = shared.compacted();
         // A compaction interrupted by a crash is finished first.
         let job = (db.is_some() && compact_done < compacted).then(|| CompactionJob {
@@ -309,13 +314,7 @@ impl Writer {
         if now < at {
             return;
         }
-        self.next_compaction = Some(
-            now + self
-                .shared
-                .config
-                .compaction_interval
-                .max(Duration::from_millis(1)),
-        );
+        self.next_compaction = now.checked_add(self.shared.config.compaction_interval);
         let retain = i64::try_from(self.shared.config.compaction_retain).unwrap_or(i64::MAX);
         let target = self.current.saturating_sub(retain);
         if target > self.shared.compacted() {

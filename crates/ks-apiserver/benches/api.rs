@@ -1,0 +1,467 @@
+//! End-to-end benchmark of ks-apiserver over loopback HTTP/1.1 keep-alive,
+//! against the real binary on a durable store (a fresh temp data dir).
+//!
+//! ```sh
+//! cargo bench -p ks-apiserver --bench api                 # everything, plain HTTP and HTTPS
+//! KS_BENCH=creates,get cargo bench -p ks-apiserver --bench api
+//! KS_BENCH_OBJECTS=100000 cargo bench -p ks-apiserver --bench api -- memory
+//! ```
+//!
+//! Reports, per transport: creates/s of small ConfigMaps with 16 clients;
+//! get-by-name latency (median, p99); list of 10,000 objects (median);
+//! watch fan-out (1,000 watchers, latency from a write's response to each
+//! watcher receiving its event: median, p99); and, once, server RSS with
+//! `KS_BENCH_OBJECTS` (default 100,000) stored ConfigMaps and the startup
+//! time on that data dir.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+const CLIENTS: usize = 16;
+
+#[derive(Clone)]
+struct Target {
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+async fn connect(target: &Target) -> SendRequest<Full<Bytes>> {
+    let tcp = TcpStream::connect(target.addr).await.unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let io: Box<dyn Io> = match &target.tls {
+        None => Box::new(tcp),
+        Some(config) => {
+            let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
+            let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+            Box::new(connector.connect(name, tcp).await.unwrap())
+        }
+    };
+    let (sender, conn) = http1::handshake(TokioIo::new(io)).await.unwrap();
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    sender
+}
+
+async fn call(
+    sender: &mut SendRequest<Full<Bytes>>,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> (u16, Bytes) {
+    sender.ready().await.unwrap();
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1");
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, bytes)
+}
+
+fn configmap(ns: &str, name: &str) -> String {
+    format!(
+        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","namespace":"{ns}","labels":{{"app":"bench"}}}},"data":{{"key":"value-{name}"}}}}"#
+    )
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    data_dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_server(data_dir: &Path, plain: bool) -> (Server, Duration) {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ks-apiserver"));
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .arg("--listen")
+        .arg(addr.to_string());
+    if plain {
+        cmd.arg("--plain-http");
+    }
+    cmd.env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let started = Instant::now();
+    let child = cmd.spawn().unwrap();
+    let server = Server {
+        child,
+        addr,
+        data_dir: data_dir.to_owned(),
+    };
+    // Ready when a TCP connection and /readyz succeed.
+    let target = target_for(&server, plain);
+    loop {
+        if started.elapsed() > Duration::from_secs(120) {
+            panic!("server did not start");
+        }
+        if TcpStream::connect(addr).await.is_ok() {
+            let mut s = connect(&target).await;
+            if call(&mut s, "GET", "/readyz", None).await.0 == 200 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (server, started.elapsed())
+}
+
+fn target_for(server: &Server, plain: bool) -> Target {
+    let tls = (!plain).then(|| {
+        let pem = std::fs::read(server.data_dir.join("pki/ca.crt")).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Arc::new(config)
+    });
+    Target {
+        addr: server.addr,
+        tls,
+    }
+}
+
+use rustls::pki_types::pem::PemObject;
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+async fn create_namespace(target: &Target, ns: &str) {
+    let mut s = connect(target).await;
+    let body = format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#);
+    let (status, _) = call(&mut s, "POST", "/api/v1/namespaces", Some(body)).await;
+    assert!(status == 201 || status == 409, "namespace create: {status}");
+}
+
+/// Creates `total` ConfigMaps in `ns` with `clients` connections; returns creates/s.
+async fn create_many(target: &Target, ns: &str, prefix: &str, total: usize, clients: usize) -> f64 {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let target = target.clone();
+        let ns = ns.to_owned();
+        let prefix = prefix.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut s = connect(&target).await;
+            let path = format!("/api/v1/namespaces/{ns}/configmaps");
+            let mut i = c;
+            while i < total {
+                let (status, body) = call(
+                    &mut s,
+                    "POST",
+                    &path,
+                    Some(configmap(&ns, &format!("{prefix}{i}"))),
+                )
+                .await;
+                assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+                i += clients;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn bench_creates(target: &Target, label: &str) {
+    create_namespace(target, "bench-create").await;
+    // Warm up, then measure.
+    create_many(target, "bench-create", "warm-", 500, CLIENTS).await;
+    let rate = create_many(target, "bench-create", "cm-", 10_000, CLIENTS).await;
+    println!(
+        "[{label}] creates: {rate:.0}/s (10,000 small ConfigMaps, {CLIENTS} clients, durable store)"
+    );
+    let single = create_many(target, "bench-create", "one-", 500, 1).await;
+    println!("[{label}] creates: {single:.0}/s with 1 client (each waits for its own commit)");
+}
+
+async fn bench_get(target: &Target, label: &str) {
+    create_namespace(target, "bench-get").await;
+    create_many(target, "bench-get", "g-", 100, 4).await;
+    let mut s = connect(target).await;
+    let mut samples = Vec::with_capacity(5000);
+    for i in 0..5000 {
+        let path = format!("/api/v1/namespaces/bench-get/configmaps/g-{}", i % 100);
+        let t = Instant::now();
+        let (status, _) = call(&mut s, "GET", &path, None).await;
+        samples.push(t.elapsed());
+        assert_eq!(status, 200);
+    }
+    samples.sort();
+    println!(
+        "[{label}] get by name: median {:?}, p99 {:?} (5,000 sequential gets, one keep-alive connection)",
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.99)
+    );
+}
+
+async fn bench_list(target: &Target, label: &str) {
+    create_namespace(target, "bench-list").await;
+    create_many(target, "bench-list", "l-", 10_000, CLIENTS).await;
+    let mut s = connect(target).await;
+    let mut samples = Vec::new();
+    let mut size = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let (status, body) = call(
+            &mut s,
+            "GET",
+            "/api/v1/namespaces/bench-list/configmaps",
+            None,
+        )
+        .await;
+        samples.push(t.elapsed());
+        assert_eq!(status, 200);
+        size = body.len();
+    }
+    samples.sort();
+    println!(
+        "[{label}] list of 10,000 ConfigMaps: median {:?}, p99 {:?} ({} KiB JSON)",
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.99),
+        size / 1024
+    );
+}
+
+async fn bench_watch(target: &Target, label: &str, watchers: usize) {
+    create_namespace(target, "bench-watch").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+    let mut ready = Vec::new();
+    for _ in 0..watchers {
+        let target = target.clone();
+        let tx = tx.clone();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+        ready.push(ready_rx);
+        tokio::spawn(async move {
+            let mut s = connect(&target).await;
+            s.ready().await.unwrap();
+            // Without a resourceVersion a watch first replays the current
+            // objects as ADDED; the namespace is empty, so only new events come.
+            let req = Request::builder()
+                .uri("/api/v1/namespaces/bench-watch/configmaps?watch=1")
+                .header("host", "127.0.0.1")
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let resp = s.send_request(req).await.unwrap();
+            let _ = ready_tx.send(());
+            let mut body = resp.into_body();
+            let mut buf = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let Ok(frame) = frame else { break };
+                if let Some(data) = frame.data_ref() {
+                    buf.extend_from_slice(data);
+                    while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = buf.drain(..=pos).collect();
+                        let now = Instant::now();
+                        let text = String::from_utf8_lossy(&line);
+                        if let Some(i) = text.find("\"name\":\"w-") {
+                            let rest = &text[i + 8..];
+                            let name = rest.split('"').next().unwrap_or("").to_owned();
+                            let _ = tx.send((name, now));
+                        }
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+    for r in ready {
+        let _ = r.await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let writes = 20;
+    let mut s = connect(target).await;
+    let mut sent = std::collections::HashMap::new();
+    for i in 0..writes {
+        let name = format!("w-{i}");
+        let (status, _) = call(
+            &mut s,
+            "POST",
+            "/api/v1/namespaces/bench-watch/configmaps",
+            Some(configmap("bench-watch", &name)),
+        )
+        .await;
+        assert_eq!(status, 201);
+        sent.insert(name, Instant::now());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut latencies = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while latencies.len() < writes * watchers && Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
+            Ok(Some((name, at))) => {
+                if let Some(t0) = sent.get(&name) {
+                    latencies.push(at.saturating_duration_since(*t0));
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {}
+        }
+    }
+    latencies.sort();
+    println!(
+        "[{label}] watch fan-out: {watchers} watchers x {writes} writes, {} of {} events received; latency after the write's response: median {:?}, p99 {:?}, max {:?}",
+        latencies.len(),
+        writes * watchers,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or_default()
+    );
+}
+
+async fn bench_memory(objects: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = start_server(dir.path(), true).await;
+    let target = target_for(&server, true);
+    create_namespace(&target, "bench-mem").await;
+    let t = Instant::now();
+    let rate = create_many(&target, "bench-mem", "m-", objects, CLIENTS).await;
+    println!(
+        "[memory] stored {objects} ConfigMaps in {:?} ({rate:.0}/s)",
+        t.elapsed()
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    println!(
+        "[memory] server RSS with {objects} ConfigMaps: {:.1} MiB",
+        rss_mib(server.child.id())
+    );
+    drop(server);
+    let (server, startup) = start_server(dir.path(), true).await;
+    println!("[memory] startup on that data dir (spawn to /readyz 200): {startup:?}");
+    println!(
+        "[memory] server RSS after restart: {:.1} MiB",
+        rss_mib(server.child.id())
+    );
+    let target = target_for(&server, true);
+    let mut s = connect(&target).await;
+    let t = Instant::now();
+    let (status, body) = call(
+        &mut s,
+        "GET",
+        "/api/v1/namespaces/bench-mem/configmaps?limit=500",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    println!(
+        "[memory] first page of 500 after restart: {:?} ({} bytes)",
+        t.elapsed(),
+        body.len()
+    );
+}
+
+fn wanted(name: &str) -> bool {
+    let filter = std::env::var("KS_BENCH").unwrap_or_default();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    (filter.is_empty() || filter.split(',').any(|f| f == name))
+        && (args.is_empty() || args.iter().any(|a| a == name))
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for plain in [true, false] {
+            let label = if plain { "http" } else { "https" };
+            if !(wanted("creates") || wanted("get") || wanted("list") || wanted("watch")) {
+                break;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let (server, startup) = start_server(dir.path(), plain).await;
+            println!("[{label}] fresh start (bootstrap included): {startup:?}");
+            let target = target_for(&server, plain);
+            if wanted("creates") {
+                bench_creates(&target, label).await;
+            }
+            if wanted("get") {
+                bench_get(&target, label).await;
+            }
+            if wanted("list") {
+                bench_list(&target, label).await;
+            }
+            if wanted("watch") {
+                bench_watch(&target, label, 1000).await;
+            }
+            println!(
+                "[{label}] server RSS at the end: {:.1} MiB",
+                rss_mib(server.child.id())
+            );
+        }
+        if wanted("memory") {
+            let objects = std::env::var("KS_BENCH_OBJECTS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(100_000);
+            bench_memory(objects).await;
+        }
+    });
+}
