@@ -689,3 +689,138 @@ async fn custom_resource_definitions_start_and_stop_serving() {
     assert_eq!(e.code, 404);
     ts.stop().await;
 }
+
+/// Sends a raw request; returns the status and body.
+async fn raw(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, String) {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", content_type)
+        .body(body)
+        .unwrap();
+    let resp = client
+        .send(req.map(kube::client::Body::from))
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn error_statuses_match_kubernetes() {
+    let ts = TestServer::start().await;
+    let c = &ts.client;
+    let cms = "/api/v1/namespaces/default/configmaps";
+    // 413: bodies over 3 MiB.
+    let big = format!(
+        r#"{{"metadata":{{"name":"big"}},"data":{{"k":"{}"}}}}"#,
+        "x".repeat(3 * 1024 * 1024 + 10)
+    );
+    let (code, body) = raw(c, "POST", cms, "application/json", big.into_bytes()).await;
+    assert_eq!(code, 413, "{body}");
+    assert!(body.contains("RequestEntityTooLarge"));
+    // 400: malformed JSON.
+    let (code, body) = raw(c, "POST", cms, "application/json", b"{not json".to_vec()).await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("\"kind\":\"Status\""));
+    // 415: unknown patch type.
+    raw(
+        c,
+        "POST",
+        cms,
+        "application/json",
+        br#"{"metadata":{"name":"p"}}"#.to_vec(),
+    )
+    .await;
+    let (code, _) = raw(
+        c,
+        "PATCH",
+        &format!("{cms}/p"),
+        "text/plain",
+        b"{}".to_vec(),
+    )
+    .await;
+    assert_eq!(code, 415);
+    // 405: POST to a named object.
+    let (code, body) = raw(
+        c,
+        "POST",
+        &format!("{cms}/p"),
+        "application/json",
+        b"{}".to_vec(),
+    )
+    .await;
+    assert_eq!(code, 405, "{body}");
+    // 404: unknown resource; 404 for a namespaced path of a cluster-scoped resource.
+    let (code, _) = raw(c, "GET", "/api/v1/namespaces/default/pods", "", vec![]).await;
+    assert_eq!(code, 404);
+    let (code, _) = raw(
+        c,
+        "GET",
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/default/clusterroles",
+        "",
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 404);
+    // 400 for an ambiguous path, never a normalized one.
+    let (code, _) = raw(
+        c,
+        "GET",
+        "/api/v1/namespaces/default/configmaps/../secrets",
+        "",
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 400);
+    // 400: the name in the body must match the URL on update.
+    let (code, body) = raw(
+        c,
+        "PUT",
+        &format!("{cms}/p"),
+        "application/json",
+        br#"{"metadata":{"name":"q"}}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(code, 400, "{body}");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn watch_from_a_compacted_revision_gets_410_expired() {
+    let ts = TestServer::start_with(|c| c.store.history = 4).await;
+    let cms: Api<ConfigMap> = Api::namespaced(ts.client.clone(), "default");
+    for i in 0..20 {
+        cms.create(&PostParams::default(), &cm(&format!("x{i}"), &[], &[]))
+            .await
+            .unwrap();
+    }
+    let mut events = Box::pin(
+        cms.watch(&WatchParams::default().timeout(2), "2")
+            .await
+            .unwrap(),
+    );
+    match events.next().await {
+        Some(Ok(WatchEvent::Error(e))) => {
+            assert_eq!((e.code, e.reason.as_str()), (410, "Expired"));
+        }
+        other => panic!("expected a 410 ERROR event, got {other:?}"),
+    }
+    // A list at a compacted revision is 410 too.
+    let lp = ListParams::default()
+        .at("2")
+        .matching(kube::api::VersionMatch::Exact);
+    let e = api_error(cms.list(&lp).await.unwrap_err());
+    assert_eq!(e.code, 410);
+    ts.stop().await;
+}

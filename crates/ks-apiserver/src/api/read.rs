@@ -55,8 +55,7 @@ pub(super) async fn get(
 /// object is stored at that version, else with `apiVersion` rewritten
 /// (custom resources convert with strategy None).
 pub(crate) fn served_bytes<'b>(def: &ResourceDef, stored: &'b [u8]) -> ApiResult<Cow<'b, [u8]>> {
-    let needle = format!("\"apiVersion\":\"{}\"", def.api_version());
-    if contains(stored, needle.as_bytes()) {
+    if stored_at_version(def, stored) {
         return Ok(Cow::Borrowed(stored));
     }
     let mut obj = crate::object::decode_stored(stored)?;
@@ -66,6 +65,27 @@ pub(crate) fn served_bytes<'b>(def: &ResourceDef, stored: &'b [u8]) -> ApiResult
     Ok(Cow::Owned(
         serde_json::to_vec(&obj).map_err(|e| ApiError::internal(e.to_string()))?,
     ))
+}
+
+/// Whether stored JSON carries `def`'s apiVersion, without allocating: the
+/// server writes `apiVersion` as the first field, so this is a prefix check.
+fn stored_at_version(def: &ResourceDef, stored: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"apiVersion\":\"";
+    let Some(at) = stored.windows(KEY.len()).position(|w| w == KEY) else {
+        return false;
+    };
+    let mut rest = &stored[at + KEY.len()..];
+    if !def.group.is_empty() {
+        let Some(r) = rest
+            .strip_prefix(def.group.as_bytes())
+            .and_then(|r| r.strip_prefix(b"/"))
+        else {
+            return false;
+        };
+        rest = r;
+    }
+    rest.strip_prefix(def.version.as_bytes())
+        .is_some_and(|r| r.first() == Some(&b'"'))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -349,6 +369,28 @@ pub(super) async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn served_bytes_rewrites_only_other_versions() {
+        let mut def = crate::resources::builtin_def(crate::resources::BuiltinKind::ConfigMap);
+        let stored = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}"#;
+        assert!(matches!(
+            served_bytes(&def, stored).unwrap(),
+            Cow::Borrowed(_)
+        ));
+        def.group = "example.com".into();
+        def.version = "v2".into();
+        let served = served_bytes(&def, stored).unwrap();
+        let v: Value = serde_json::from_slice(&served).unwrap();
+        assert_eq!(v["apiVersion"], "example.com/v2");
+        let stored = br#"{"apiVersion":"example.com/v2beta1","kind":"X"}"#;
+        assert!(matches!(served_bytes(&def, stored).unwrap(), Cow::Owned(_)));
+        let stored = br#"{"apiVersion":"example.com/v2","kind":"X"}"#;
+        assert!(matches!(
+            served_bytes(&def, stored).unwrap(),
+            Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn continue_tokens_round_trip_and_reject_garbage() {
