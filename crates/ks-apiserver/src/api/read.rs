@@ -88,10 +88,6 @@ fn stored_at_version(def: &ResourceDef, stored: &[u8]) -> bool {
         .is_some_and(|r| r.first() == Some(&b'"'))
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Maps store errors that reach a handler unexpectedly.
 pub(crate) fn store_error(err: StoreError) -> ApiError {
     match err {
