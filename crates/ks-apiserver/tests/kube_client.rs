@@ -691,6 +691,7 @@ async fn custom_resource_definitions_start_and_stop_serving() {
 }
 
 /// Sends a raw request; returns the status and body.
+#[allow(clippy::unwrap_used)]
 async fn raw(
     client: &kube::Client,
     method: &str,
