@@ -260,8 +260,9 @@ fn age(timestamp: &str) -> String {
     }
 }
 
-/// Evaluates a simple JSONPath (`.a.b`, `.a[0].b`, optionally wrapped in
-/// `{}` and prefixed with `$`) against an object.
+/// Evaluates a simple JSONPath (`.a.b`, `.a[0].b`, `.metadata.labels.kubesphere\.io/workspace`,
+/// optionally wrapped in `{}` and prefixed with `$`) against an object. A
+/// backslash escapes the next character, so `\.` is a dot inside a key.
 pub(crate) fn lookup<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
     let path = path.trim();
     let path = path
@@ -270,10 +271,10 @@ pub(crate) fn lookup<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
         .unwrap_or(path);
     let path = path.strip_prefix('$').unwrap_or(path);
     let mut current = obj;
-    for segment in path.split('.').filter(|s| !s.is_empty()) {
+    for segment in split_path(path)? {
         let (field, indexes) = match segment.find('[') {
             Some(i) => (&segment[..i], &segment[i..]),
-            None => (segment, ""),
+            None => (segment.as_str(), ""),
         };
         if !field.is_empty() {
             current = current.get(field)?;
@@ -290,6 +291,29 @@ pub(crate) fn lookup<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
         }
     }
     Some(current)
+}
+
+/// Splits a JSONPath on unescaped dots, unescaping `\x` to `x`. `None` for
+/// a trailing backslash.
+fn split_path(path: &str) -> Option<Vec<String>> {
+    let mut segments = Vec::new();
+    let mut current = String::new();
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => current.push(chars.next()?),
+            '.' => {
+                if !current.is_empty() {
+                    segments.push(std::mem::take(&mut current));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    Some(segments)
 }
 
 #[cfg(test)]
@@ -337,5 +361,15 @@ mod tests {
         assert_eq!(lookup(&obj, "{.status.state}"), Some(&json!("Active")));
         assert_eq!(lookup(&obj, ".spec.a[9].b"), None);
         assert_eq!(lookup(&obj, ".spec.a[x]"), None);
+        let labelled = json!({"metadata": {"labels": {"kubesphere.io/workspace": "ws1"}}});
+        assert_eq!(
+            lookup(&labelled, ".metadata.labels.kubesphere\\.io/workspace"),
+            Some(&json!("ws1"))
+        );
+        assert_eq!(
+            lookup(&labelled, ".metadata.labels.kubesphere.io/workspace"),
+            None
+        );
+        assert_eq!(lookup(&labelled, ".metadata.labels.x\\"), None);
     }
 }
