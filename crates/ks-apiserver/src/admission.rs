@@ -5,7 +5,8 @@
 //! defines (unknown fields are dropped, rejected under
 //! `fieldValidation=Strict`, or reported as warnings under `Warn`), then
 //! validated with Kubernetes' rules and messages. Other custom resources
-//! are kept as sent (their CRD schema is not enforced yet).
+//! are pruned, defaulted and validated against their CRD's structural
+//! schema (see `schema`).
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{
@@ -566,6 +567,10 @@ fn ks_kind(
         typed!(WorkspaceTemplate)
     } else if is!(Cluster) {
         typed!(Cluster)
+    } else if let Some(schema) = &def.schema {
+        let outcome = crate::schema::apply(schema, obj);
+        report_unknown(outcome.unknown, validation, warnings)?;
+        problems.causes.extend(outcome.causes);
     }
     Ok(())
 }
@@ -583,6 +588,32 @@ fn field_reason(t: ks_types::validation::FieldErrorType) -> &'static str {
     }
 }
 
+/// Applies `fieldValidation` to the unknown fields found while decoding.
+fn report_unknown(
+    unknown: Vec<String>,
+    validation: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> ApiResult<()> {
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = unknown
+        .iter()
+        .map(|p| format!("unknown field {p:?}"))
+        .collect();
+    match validation {
+        FieldValidation::Strict => Err(ApiError::bad_request(format!(
+            "strict decoding error: {}",
+            list.join(", ")
+        ))),
+        FieldValidation::Warn => {
+            warnings.extend(list);
+            Ok(())
+        }
+        FieldValidation::Ignore => Ok(()),
+    }
+}
+
 /// Decodes `obj` as `K`, collecting unknown fields per `validation`.
 fn roundtrip_typed<K: DeserializeOwned>(
     obj: &Value,
@@ -592,22 +623,7 @@ fn roundtrip_typed<K: DeserializeOwned>(
     let mut unknown = Vec::new();
     let typed: K = serde_ignored::deserialize(obj, |path| unknown.push(path.to_string()))
         .map_err(|e| ApiError::bad_request(format!("the object does not decode: {e}")))?;
-    if !unknown.is_empty() {
-        let list: Vec<String> = unknown
-            .iter()
-            .map(|p| format!("unknown field {p:?}"))
-            .collect();
-        match validation {
-            FieldValidation::Strict => {
-                return Err(ApiError::bad_request(format!(
-                    "strict decoding error: {}",
-                    list.join(", ")
-                )));
-            }
-            FieldValidation::Warn => warnings.extend(list),
-            FieldValidation::Ignore => {}
-        }
-    }
+    report_unknown(unknown, validation, warnings)?;
     Ok(typed)
 }
 

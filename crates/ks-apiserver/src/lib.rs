@@ -45,6 +45,7 @@ mod openapi;
 pub mod patch;
 mod protobuf;
 pub mod resources;
+mod schema;
 pub mod server;
 pub mod tls;
 

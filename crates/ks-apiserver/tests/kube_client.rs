@@ -637,6 +637,31 @@ async fn custom_resource_definitions_start_and_stop_serving() {
     .unwrap();
     let created = tabs.create(&PostParams::default(), &tab).await.unwrap();
     assert_eq!(created.metadata.generation, Some(1));
+    // The CRD's schema prunes unknown fields and rejects wrong types.
+    let sloppy: kube::core::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "stable.example.com/v1", "kind": "CronTab",
+        "metadata": {"name": "t2"}, "spec": {"cronSpec": "x", "color": "blue"}
+    }))
+    .unwrap();
+    let pruned = tabs.create(&PostParams::default(), &sloppy).await.unwrap();
+    assert_eq!(pruned.data["spec"], json!({"cronSpec": "x"}));
+    let wrong: kube::core::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "stable.example.com/v1", "kind": "CronTab",
+        "metadata": {"name": "t3"}, "spec": {"cronSpec": 5}
+    }))
+    .unwrap();
+    let e = api_error(
+        tabs.create(&PostParams::default(), &wrong)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 422, "{e:?}");
+    assert!(
+        e.message
+            .contains("spec.cronSpec in body must be of type string"),
+        "{}",
+        e.message
+    );
     assert!(
         created.data.get("status").is_none(),
         "status is dropped on create"
