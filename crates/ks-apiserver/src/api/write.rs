@@ -116,8 +116,21 @@ async fn check_namespace(app: &App, def: &ResourceDef, namespace: &str) -> ApiRe
             namespace,
         ));
     };
-    let ns = object::decode_stored(&kv.value)?;
-    if is_deleting(&ns) {
+    // Only `metadata.deletionTimestamp` matters: decode nothing else.
+    #[derive(serde::Deserialize)]
+    struct NamespaceView {
+        #[serde(default)]
+        metadata: NamespaceMeta,
+    }
+    #[derive(Default, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct NamespaceMeta {
+        #[serde(default)]
+        deletion_timestamp: Option<serde::de::IgnoredAny>,
+    }
+    let ns: NamespaceView = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("stored namespace does not decode: {e}")))?;
+    if ns.metadata.deletion_timestamp.is_some() {
         let mut err = ApiError::forbidden(format!(
             "unable to create new content in namespace {namespace} because it is being terminated"
         ));
@@ -314,8 +327,8 @@ pub(crate) async fn commit_update(
     if old_cmp == new {
         return Ok(Committed::Unchanged(current.clone()));
     }
-    let pending = finalizers(&new).is_empty() && !namespace_pending(def, &new);
-    if is_deleting(&new) && pending {
+    let finalized = finalizers(&new).is_empty() && !namespace_pending(def, &new);
+    if is_deleting(&new) && finalized {
         if dry_run {
             return Ok(Committed::Deleted(current.clone()));
         }
