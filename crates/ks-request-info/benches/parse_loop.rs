@@ -3,6 +3,8 @@
 //!
 //! Workload: the 12 requests of `benches/mix.txt`, each parsed N times
 //! (`N` from the environment, default 100,000) with `Resolver::default()`.
+//! `ONLY=i` (0-based line of `mix.txt`) parses that one request instead, for
+//! per-request counts (then divide by `N`).
 //! Prints the mean wall time per parse. Under callgrind, the instruction
 //! count divided by `12 * N` is the cost of one parse (process start-up
 //! adds about 1.4M instructions):
@@ -18,9 +20,13 @@ use std::time::Instant;
 use ks_request_info::Resolver;
 
 fn main() {
+    let only: Option<usize> = std::env::var("ONLY").ok().and_then(|v| v.parse().ok());
     let mix: Vec<(&str, &str)> = include_str!("mix.txt")
         .lines()
         .filter_map(|l| l.split_once(' '))
+        .enumerate()
+        .filter(|(i, _)| only.is_none_or(|o| o == *i))
+        .map(|(_, r)| r)
         .collect();
     let n: usize = std::env::var("N")
         .ok()

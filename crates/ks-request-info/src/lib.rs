@@ -79,6 +79,7 @@ mod info;
 mod resolver;
 mod segments;
 pub mod selector;
+mod swar;
 pub mod target;
 
 #[doc(hidden)]

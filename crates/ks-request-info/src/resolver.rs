@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use crate::error::Error;
 use crate::info::{Parts, RequestInfo, ResourceScope};
-use crate::segments::Segments;
+use crate::segments::{Cursor, Segments};
 use crate::selector::{FieldSelector, LabelSelector, is_valid_path_segment_name};
 use crate::target::{
     Limits, Query, QueryKey, check_path_len, decode_path, is_valid_method, split_target,
@@ -18,9 +18,6 @@ pub const WORKSPACE_LABEL: &str = "kubesphere.io/workspace";
 
 /// A watch whose label selector starts with this is scoped to that workspace.
 const WORKSPACE_SELECTOR_PREFIX: &str = "kubesphere.io/workspace=";
-
-/// Path verbs: `/api/v1/watch/...`, `/api/v1/proxy/...`.
-const SPECIAL_VERBS: [&str; 2] = ["watch", "proxy"];
 
 /// Namespace subresources, which keep `namespaces/{ns}/{sub}` as the parts.
 const NAMESPACE_SUBRESOURCES: [&str; 2] = ["status", "finalize"];
@@ -111,10 +108,17 @@ impl Default for ResolverConfig {
 /// parsing takes `&self` and keeps no state.
 #[derive(Debug, Clone)]
 pub struct Resolver {
-    api_prefixes: Box<[Box<str>]>,
-    groupless_prefixes: Box<[Box<str>]>,
     global_resources: Box<[(Box<str>, Box<str>)]>,
+    /// Bit `n` set when a global resource name is `n` bytes long (bit 63:
+    /// 63 or more), so that most resources are ruled out at once.
+    global_lengths: u64,
     limits: Limits,
+    /// The API prefixes, each with whether it is groupless (one lookup
+    /// answers both questions).
+    prefix_kinds: Box<[(Box<str>, bool)]>,
+    /// Whether `prefix_kinds` says what KubeSphere's default does, so that
+    /// a `match` can answer instead.
+    default_prefixes: bool,
 }
 
 impl Default for Resolver {
@@ -182,10 +186,28 @@ impl Resolver {
     }
 
     fn from_valid(config: ResolverConfig) -> Self {
-        let boxed = |v: Vec<String>| v.into_iter().map(String::into_boxed_str).collect();
+        let prefix_kinds: Box<[(Box<str>, bool)]> = config
+            .api_prefixes
+            .iter()
+            .map(|p| {
+                let groupless = config.groupless_prefixes.contains(p);
+                (p.clone().into_boxed_str(), groupless)
+            })
+            .collect();
+        let global_lengths = config
+            .global_resources
+            .iter()
+            .fold(0, |bits, gr| bits | length_bit(&gr.resource));
+        let default_prefixes = ["api", "apis", "kapis", "kapi"]
+            .iter()
+            .all(|p| prefix_kind_in(&prefix_kinds, p) == default_prefix_kind(p))
+            && prefix_kinds
+                .iter()
+                .all(|(p, _)| default_prefix_kind(p).is_some());
         Resolver {
-            api_prefixes: boxed(config.api_prefixes),
-            groupless_prefixes: boxed(config.groupless_prefixes),
+            prefix_kinds,
+            default_prefixes,
+            global_lengths,
             global_resources: config
                 .global_resources
                 .into_iter()
@@ -201,6 +223,24 @@ impl Resolver {
     /// Borrows from the inputs; allocates only when the path or a selector
     /// had to be percent-decoded, or on failure.
     pub fn parse<'a>(&self, method: &'a str, target: &'a str) -> ParseResult<'a> {
+        // The common case: an origin-form target whose path needs no
+        // decoding and breaks no rule, tokenized in the pass that finds `?`.
+        if target.starts_with('/') && (method == "GET" || is_valid_method(method)) {
+            let mut segments = Segments::new();
+            if let Some(end) = segments.split_clean::<true, true>(target)
+                && end <= self.limits.max_path_len
+            {
+                let path = &target[..end];
+                let query = match target.get(end + 1..) {
+                    None | Some("") => Query::EMPTY,
+                    Some(query) => match Query::new(query, &self.limits) {
+                        Ok(query) => query,
+                        Err(error) => return Err(early_failure(error, method, path)),
+                    },
+                };
+                return self.fill(method, path, &segments, path, &query);
+            }
+        }
         match split_absolute_target(target) {
             Ok((path, query)) => self.parse_parts(method, path, query),
             Err(error) => Err(Box::new(ParseFailure {
@@ -238,180 +278,279 @@ impl Resolver {
         path: &'a str,
         query: &'a str,
     ) -> ParseResult<'a> {
-        let mut info = RequestInfo {
-            path: Cow::Borrowed(path),
-            verb: Cow::Borrowed(method),
-            ..RequestInfo::default()
+        let early = |error| Err(early_failure(error, method, path));
+        if !is_valid_method(method) {
+            return early(Error::InvalidMethod(method.to_owned()));
+        }
+        if let Err(error) = check_path_len(path, &self.limits) {
+            return early(error);
+        }
+        let query = if query.is_empty() {
+            Query::EMPTY
+        } else {
+            match Query::new(query, &self.limits) {
+                Ok(query) => query,
+                Err(error) => return early(error),
+            }
         };
-        match self.parse_into(&mut info, method, path, query) {
-            Ok(()) => Ok(info),
-            Err(error) => Err(Box::new(ParseFailure {
-                error,
-                partial: info,
-            })),
+        // The common case: nothing to decode, one pass over the path.
+        let mut segments = Segments::new();
+        match segments.scan_raw(path) {
+            Ok(true) => self.fill(method, path, &segments, path, &query),
+            Ok(false) => self.parse_decoded(method, path, &query),
+            Err(error) => early(error),
         }
     }
 
-    /// Fills `info`, which starts with the raw path and the method as verb;
-    /// on error it holds what was known before the failure.
-    fn parse_into<'a>(
+    /// The path holds escapes: parse the decoded copy, then detach.
+    #[cold]
+    fn parse_decoded<'a>(
         &self,
-        info: &mut RequestInfo<'a>,
         method: &'a str,
         path: &'a str,
-        query: &'a str,
-    ) -> Result<(), Error> {
-        if !is_valid_method(method) {
-            return Err(Error::InvalidMethod(method.to_owned()));
-        }
-        check_path_len(path, &self.limits)?;
-        let query = Query::new(query, &self.limits)?;
-        // The common case: nothing to decode, one pass over the path.
-        if let Some(mut segments) = Segments::scan_raw(path)? {
-            return self.fill(info, method, path, &mut segments, path, &query);
-        }
-        // The path holds escapes: parse the decoded copy, then detach.
-        let decoded = decode_path(path, &self.limits)?;
-        let mut segments = Segments::parse(&decoded)?;
-        let mut local = RequestInfo {
-            path: Cow::Borrowed(&decoded),
-            verb: Cow::Borrowed(method),
-            ..RequestInfo::default()
+        query: &Query<'a>,
+    ) -> ParseResult<'a> {
+        let decoded = match decode_path(path, &self.limits) {
+            Ok(decoded) => decoded,
+            Err(error) => return Err(early_failure(error, method, path)),
         };
-        let result = self.fill(&mut local, method, &decoded, &mut segments, path, &query);
-        *info = local.into_owned();
-        result
+        let mut segments = Segments::new();
+        if let Err(error) = segments.parse(&decoded) {
+            return Err(early_failure(error, method, path));
+        }
+        self.fill(method, &decoded, &segments, path, query)
+            .map(RequestInfo::into_owned)
+            .map_err(|failure| Box::new(failure.into_owned()))
     }
 
-    fn is_api_prefix(&self, s: &str) -> bool {
-        self.api_prefixes.iter().any(|p| **p == *s)
-    }
-
-    fn is_groupless(&self, s: &str) -> bool {
-        self.groupless_prefixes.iter().any(|p| **p == *s)
+    /// Whether `s` is an API prefix, and if so whether it is groupless.
+    #[inline]
+    fn prefix_kind(&self, s: &str) -> Option<bool> {
+        if self.default_prefixes {
+            return default_prefix_kind(s);
+        }
+        prefix_kind_in(&self.prefix_kinds, s)
     }
 
     fn is_global(&self, group: &str, resource: &str) -> bool {
-        self.global_resources
-            .iter()
-            .any(|(g, r)| **r == *resource && **g == *group)
+        if self.global_lengths & length_bit(resource) == 0 {
+            return false;
+        }
+        self.global_resources.iter().any(|(g, r)| {
+            r.len() == resource.len() && g.len() == group.len() && **r == *resource && **g == *group
+        })
     }
 
     /// The scope whose bindings apply (KubeSphere's `resolveResourceScope`).
-    fn scope(&self, info: &RequestInfo<'_>) -> ResourceScope {
-        if self.is_global(&info.api_group, &info.resource) {
+    fn scope(&self, w: &Walk<'_>) -> ResourceScope {
+        if self.is_global(w.api_group, w.resource) {
             // e.g. GET /apis/tenant.kubesphere.io/v1beta1/workspaces/{ws}
-            if info.workspace.is_empty() {
+            if w.workspace.is_empty() {
                 ResourceScope::Global
             } else {
                 ResourceScope::Workspace
             }
-        } else if !info.namespace.is_empty() {
+        } else if !w.namespace.is_empty() {
             ResourceScope::Namespace
-        } else if !info.workspace.is_empty() {
+        } else if !w.workspace.is_empty() {
             ResourceScope::Workspace
         } else {
             ResourceScope::Cluster
         }
     }
 
-    /// The parse proper, over a decoded path `p` and its segments; sets
-    /// `is_kubernetes_request` whatever the outcome.
+    /// The parse proper, over a decoded path `p` and its segments.
     fn fill<'a>(
         &self,
-        info: &mut RequestInfo<'a>,
         method: &'a str,
         p: &'a str,
-        cur: &mut Segments<'a>,
+        segments: &Segments<'a>,
         raw_path: &str,
         query: &Query<'a>,
-    ) -> Result<(), Error> {
-        let result = self.fill_fields(info, method, p, cur, raw_path, query);
-        info.is_kubernetes_request = is_kubernetes_request(info);
-        result
+    ) -> ParseResult<'a> {
+        let mut w = Walk::new(method, p);
+        let verb_in_path = match self.walk(&mut w, method, p, segments.cursor(), raw_path) {
+            Ok(Some(verb_in_path)) => verb_in_path,
+            // Not a resource request: the query plays no part.
+            Ok(None) => return Ok(w.into_info()),
+            Err(error) => return Err(w.failure(error)),
+        };
+
+        if query.is_empty() {
+            // The usual request: nothing in the query to look at.
+            if w.name.is_empty() {
+                w.verb = match w.verb {
+                    "get" => "list",
+                    "delete" => "deletecollection",
+                    verb => verb,
+                };
+            }
+            return Ok(w.into_info());
+        }
+
+        // Selector values are decoded once, here, whatever the verb: a
+        // query value this parse reads must decode to UTF-8.
+        let field_selector = match query.get(QueryKey::FieldSelector) {
+            Ok(v) => v,
+            Err(error) => return Err(w.failure(error)),
+        };
+        let label_selector = match query.get(QueryKey::LabelSelector) {
+            Ok(v) => v,
+            Err(error) => return Err(w.failure(error)),
+        };
+
+        // A get without a name is a list or a watch.
+        let mut name = Cow::Borrowed(w.name);
+        if w.name.is_empty() && w.verb == "get" {
+            let is_watch = match query.get(QueryKey::Watch) {
+                Err(error) => return Err(w.failure(error)),
+                Ok(None) => false,
+                Ok(Some(v)) => {
+                    // Only a non-ASCII value can tell Kubernetes' two rules
+                    // apart (see `is_false`), so decode the options only then.
+                    let lenient = !v.is_ascii()
+                        && field_selector
+                            .as_deref()
+                            .is_none_or(|fs| FieldSelector::validate(fs).is_ok())
+                        && match other_list_options_decode(label_selector.as_deref(), query) {
+                            Ok(ok) => ok,
+                            Err(error) => return Err(w.failure(error)),
+                        };
+                    !is_false(&v, lenient)
+                }
+            };
+            w.verb = if is_watch { "watch" } else { "list" };
+            // An invalid field selector gives Err here, which (like a failed
+            // ListOptions decode in Kubernetes) leaves the name unset.
+            if let Some(fs) = &field_selector
+                && may_name_object(fs)
+                && let Ok(Some(selected)) = exact_name(fs)
+                && is_valid_path_segment_name(&selected)
+                // Stricter than Go: no object name holds a control character,
+                // and none should reach authorizers or logs.
+                && !selected.bytes().any(|b| b < 0x20 || b == 0x7f)
+            {
+                match other_list_options_decode(label_selector.as_deref(), query) {
+                    Ok(true) => name = selected,
+                    Ok(false) => {}
+                    Err(error) => return Err(w.failure(error)),
+                }
+            }
+        }
+
+        // KubeSphere: a watch with `labelSelector=kubesphere.io/workspace=WS`
+        // is scoped to that workspace.
+        let mut workspace = Cow::Borrowed(w.workspace);
+        if w.verb == "watch"
+            && let Some(selector) = &label_selector
+            && let Some(ws) = strip_prefix_cow(selector, WORKSPACE_SELECTOR_PREFIX)
+        {
+            workspace = ws;
+            w.resource_scope = Some(ResourceScope::Workspace);
+        }
+
+        if name.is_empty() && w.verb == "delete" {
+            w.verb = "deletecollection";
+        }
+
+        // Kubernetes exposes selectors to authorizers for collection verbs,
+        // except on the deprecated verb-in-path form.
+        let (field_selector, label_selector) =
+            if !verb_in_path && matches!(w.verb, "list" | "watch" | "deletecollection") {
+                (
+                    field_selector.unwrap_or_default(),
+                    label_selector.unwrap_or_default(),
+                )
+            } else {
+                (Cow::Borrowed(""), Cow::Borrowed(""))
+            };
+        Ok(w.into_info_with(name, workspace, field_selector, label_selector))
     }
 
-    /// Fills `info` in place; on error, `info` holds what was known before
-    /// the failure, as Kubernetes returns it.
-    fn fill_fields<'a>(
+    /// The structural walk over the segments: `Ok(None)` for a non-resource
+    /// request, else whether the verb came from the path. On error, `w`
+    /// holds what was known before the failure, as Kubernetes returns it.
+    fn walk<'a>(
         &self,
-        info: &mut RequestInfo<'a>,
+        w: &mut Walk<'a>,
         method: &'a str,
         p: &'a str,
-        cur: &mut Segments<'a>,
+        mut cur: Cursor<'_, 'a>,
         raw_path: &str,
-        query: &Query<'a>,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<bool>, Error> {
         if !cur.at_least(3) {
-            return Ok(());
+            return Ok(None);
         }
 
         // /clusters/{cluster}/...: the member cluster sees the rest.
         if cur.first() == Some("clusters") {
             let cluster = cur.get(1).unwrap_or("");
-            info.cluster = Cow::Borrowed(cluster);
-            info.path = Cow::Borrowed(&p["/clusters/".len() + cluster.len()..]);
+            w.cluster = cluster;
+            w.path = Cow::Borrowed(p.get("/clusters/".len() + cluster.len()..).unwrap_or(""));
             cur.advance(2);
         }
 
-        let Some(prefix) = cur.first().filter(|s| self.is_api_prefix(s)) else {
-            return Ok(());
+        let Some(prefix) = cur.first() else {
+            return Ok(None);
         };
-        info.api_prefix = Cow::Borrowed(prefix);
+        let Some(groupless) = self.prefix_kind(prefix) else {
+            return Ok(None);
+        };
+        w.api_prefix = prefix;
         cur.advance(1);
 
         // Legacy form: /{prefix}/clusters/{cluster}/...
         if cur.first() == Some("clusters")
             && let Some(cluster) = cur.get(1)
         {
-            if !info.cluster.is_empty() {
+            if !w.cluster.is_empty() {
                 return Err(Error::AmbiguousCluster {
-                    outer: info.cluster.clone().into_owned(),
+                    outer: w.cluster.to_owned(),
                     prefix: prefix.to_owned(),
                 });
             }
-            info.cluster = Cow::Borrowed(cluster);
+            w.cluster = cluster;
             // Offset of the cluster segment's end within `p`.
             let behind = cluster.as_ptr() as usize - p.as_ptr() as usize + cluster.len();
-            info.path = Cow::Owned(format!("/{prefix}{}", &p[behind..]));
+            w.path = Cow::Owned(format!("/{prefix}{}", &p[behind..]));
             cur.advance(2);
         }
 
-        if self.is_groupless(prefix) {
+        if groupless {
             if !cur.at_least(2) {
-                return Ok(());
+                return Ok(None);
             }
         } else {
             if !cur.at_least(3) {
-                return Ok(());
+                return Ok(None);
             }
-            info.api_group = Cow::Borrowed(cur.first().unwrap_or(""));
+            w.api_group = cur.first().unwrap_or("");
             cur.advance(1);
         }
 
-        info.is_resource_request = true;
-        info.api_version = Cow::Borrowed(cur.first().unwrap_or(""));
+        w.is_resource_request = true;
+        w.api_version = cur.first().unwrap_or("");
         cur.advance(1);
 
         let mut verb_in_path = false;
         match cur.first() {
-            Some(v) if SPECIAL_VERBS.contains(&v) => {
+            Some(v @ ("watch" | "proxy")) => {
                 if !cur.at_least(2) {
                     return Err(Error::MissingResource {
                         url: raw_path.to_owned(),
                     });
                 }
-                info.verb = Cow::Borrowed(v);
+                w.verb = v;
                 verb_in_path = true;
                 cur.advance(1);
             }
-            _ => info.verb = Cow::Borrowed(method_verb(method)),
+            _ => w.verb = method_verb(method),
         }
 
         // /workspaces/{ws}/... and /workspacetemplates/{ws}/...
         if matches!(cur.first(), Some("workspaces" | "workspacetemplates")) {
             if let Some(ws) = cur.get(1) {
-                info.workspace = Cow::Borrowed(ws);
+                w.workspace = ws;
             }
             if cur.at_least(3) {
                 cur.advance(2);
@@ -423,7 +562,7 @@ impl Resolver {
         if cur.first() == Some("namespaces")
             && let Some(ns) = cur.get(1)
         {
-            info.namespace = Cow::Borrowed(ns);
+            w.namespace = ns;
             if cur
                 .get(2)
                 .is_some_and(|s| !NAMESPACE_SUBRESOURCES.contains(&s))
@@ -433,79 +572,181 @@ impl Resolver {
         }
 
         // resource/name/subresource/anything/else
-        info.resource = Cow::Borrowed(cur.get(0).unwrap_or(""));
-        info.name = Cow::Borrowed(cur.get(1).unwrap_or(""));
-        if info.verb != "proxy" {
-            info.subresource = Cow::Borrowed(cur.get(2).unwrap_or(""));
+        w.resource = cur.get(0).unwrap_or("");
+        w.name = cur.get(1).unwrap_or("");
+        if w.verb != "proxy" {
+            w.subresource = cur.get(2).unwrap_or("");
         }
-        info.parts = Parts::new(Cow::Borrowed(cur.rest()));
-        info.resource_scope = Some(self.scope(info));
-
-        // Selector values are decoded once, here, whatever the verb: a
-        // query value this parse reads must decode to UTF-8.
-        let field_selector = query.get(QueryKey::FieldSelector)?;
-        let label_selector = query.get(QueryKey::LabelSelector)?;
-
-        // A get without a name is a list or a watch.
-        if info.name.is_empty() && info.verb == "get" {
-            let is_watch = match query.get(QueryKey::Watch)? {
-                None => false,
-                Some(w) => {
-                    // Only a non-ASCII value can tell Kubernetes' two rules
-                    // apart (see `is_false`), so decode the options only then.
-                    let lenient = !w.is_ascii()
-                        && field_selector
-                            .as_deref()
-                            .is_none_or(|fs| FieldSelector::validate(fs).is_ok())
-                        && other_list_options_decode(label_selector.as_deref(), query)?;
-                    !is_false(&w, lenient)
-                }
-            };
-            info.verb = Cow::Borrowed(if is_watch { "watch" } else { "list" });
-            // An invalid field selector gives Err here, which (like a failed
-            // ListOptions decode in Kubernetes) leaves the name unset.
-            if let Some(fs) = &field_selector
-                && let Ok(Some(name)) = exact_name(fs)
-                && is_valid_path_segment_name(&name)
-                // Stricter than Go: no object name holds a control character,
-                // and none should reach authorizers or logs.
-                && !name.bytes().any(|b| b < 0x20 || b == 0x7f)
-                && other_list_options_decode(label_selector.as_deref(), query)?
-            {
-                info.name = name;
-            }
-        }
-
-        // KubeSphere: a watch with `labelSelector=kubesphere.io/workspace=WS`
-        // is scoped to that workspace.
-        if info.verb == "watch"
-            && let Some(selector) = &label_selector
-            && let Some(ws) = strip_prefix_cow(selector, WORKSPACE_SELECTOR_PREFIX)
-        {
-            info.workspace = ws;
-            info.resource_scope = Some(ResourceScope::Workspace);
-        }
-
-        if info.name.is_empty() && info.verb == "delete" {
-            info.verb = Cow::Borrowed("deletecollection");
-        }
-
-        // Kubernetes exposes selectors to authorizers for collection verbs,
-        // except on the deprecated verb-in-path form.
-        if !verb_in_path && matches!(&*info.verb, "list" | "watch" | "deletecollection") {
-            info.field_selector = field_selector.unwrap_or_default();
-            info.label_selector = label_selector.unwrap_or_default();
-        }
-        Ok(())
+        w.parts = cur.rest();
+        w.resource_scope = Some(self.scope(w));
+        Ok(Some(verb_in_path))
     }
+}
+
+/// Whether `s` is one of `kinds`' API prefixes, and if so whether it is
+/// groupless.
+fn prefix_kind_in(kinds: &[(Box<str>, bool)], s: &str) -> Option<bool> {
+    kinds
+        .iter()
+        .find(|(p, _)| short_eq(p, s))
+        .map(|&(_, groupless)| groupless)
+}
+
+/// [`prefix_kind_in`] for the default prefixes: `api` and `kapi` are
+/// groupless, `apis` and `kapis` are not.
+#[inline]
+fn default_prefix_kind(s: &str) -> Option<bool> {
+    match s {
+        "api" | "kapi" => Some(true),
+        "apis" | "kapis" => Some(false),
+        _ => None,
+    }
+}
+
+/// The bit of [`Resolver::global_lengths`] for `s`.
+fn length_bit(s: &str) -> u64 {
+    1 << s.len().min(63)
+}
+
+/// `a == b`, comparing short strings (API prefixes) in line rather than
+/// through a `memcmp` call.
+#[inline]
+fn short_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && if a.len() <= 8 {
+            a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+        } else {
+            a == b
+        }
+}
+
+/// The fields of a parse as it goes, borrowed: cheap to fill in any order,
+/// turned into a [`RequestInfo`] once at the end.
+struct Walk<'a> {
+    is_resource_request: bool,
+    path: Cow<'a, str>,
+    verb: &'a str,
+    api_prefix: &'a str,
+    api_group: &'a str,
+    api_version: &'a str,
+    namespace: &'a str,
+    resource: &'a str,
+    subresource: &'a str,
+    name: &'a str,
+    parts: &'a str,
+    workspace: &'a str,
+    cluster: &'a str,
+    resource_scope: Option<ResourceScope>,
+}
+
+impl<'a> Walk<'a> {
+    /// The start: the path as given, the method as the verb.
+    fn new(method: &'a str, path: &'a str) -> Self {
+        Walk {
+            is_resource_request: false,
+            path: Cow::Borrowed(path),
+            verb: method,
+            api_prefix: "",
+            api_group: "",
+            api_version: "",
+            namespace: "",
+            resource: "",
+            subresource: "",
+            name: "",
+            parts: "",
+            workspace: "",
+            cluster: "",
+            resource_scope: None,
+        }
+    }
+
+    fn into_info(self) -> RequestInfo<'a> {
+        let name = Cow::Borrowed(self.name);
+        let workspace = Cow::Borrowed(self.workspace);
+        self.into_info_with(name, workspace, Cow::Borrowed(""), Cow::Borrowed(""))
+    }
+
+    #[inline(always)]
+    fn into_info_with(
+        self,
+        name: Cow<'a, str>,
+        workspace: Cow<'a, str>,
+        field_selector: Cow<'a, str>,
+        label_selector: Cow<'a, str>,
+    ) -> RequestInfo<'a> {
+        let is_kubernetes_request = is_kubernetes_request(self.api_prefix, &self.path);
+        RequestInfo {
+            is_resource_request: self.is_resource_request,
+            path: self.path,
+            verb: Cow::Borrowed(self.verb),
+            api_prefix: Cow::Borrowed(self.api_prefix),
+            api_group: Cow::Borrowed(self.api_group),
+            api_version: Cow::Borrowed(self.api_version),
+            namespace: Cow::Borrowed(self.namespace),
+            resource: Cow::Borrowed(self.resource),
+            subresource: Cow::Borrowed(self.subresource),
+            name,
+            parts: Parts::new(Cow::Borrowed(self.parts)),
+            field_selector,
+            label_selector,
+            workspace,
+            cluster: Cow::Borrowed(self.cluster),
+            resource_scope: self.resource_scope,
+            is_kubernetes_request,
+        }
+    }
+
+    /// A failure with what was known.
+    #[cold]
+    #[inline(never)]
+    fn failure(self, error: Error) -> Box<ParseFailure<'a>> {
+        Box::new(ParseFailure {
+            error,
+            partial: self.into_info(),
+        })
+    }
+}
+
+/// The failure of a parse that got no further than checking its input:
+/// the partial result holds the path as given and the method as the verb.
+#[cold]
+#[inline(never)]
+fn early_failure<'a>(error: Error, method: &'a str, path: &'a str) -> Box<ParseFailure<'a>> {
+    Box::new(ParseFailure {
+        error,
+        partial: RequestInfo {
+            path: Cow::Borrowed(path),
+            verb: Cow::Borrowed(method),
+            ..RequestInfo::default()
+        },
+    })
+}
+
+/// Whether a field selector can name the object: whether a term can be on
+/// `metadata.name` (terms start at the beginning or after a `,`). Saves
+/// [`exact_name`] on the usual selectors, which never name one.
+fn may_name_object(selector: &str) -> bool {
+    const FIELD: &[u8] = b"metadata.name";
+    let bytes = selector.as_bytes();
+    if bytes.starts_with(FIELD) {
+        return true;
+    }
+    // Usually one term: a branch-free test for a comma first.
+    let comma = bytes.iter().fold(false, |any, &b| any | (b == b','));
+    comma
+        && bytes
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b',' && bytes[i + 1..].starts_with(FIELD))
 }
 
 /// KubeSphere's `isKubernetesRequest`: the `api`/`apis` prefixes, and the
 /// one- and two-segment discovery paths under them (`/api`, `/apis/{group}`).
-fn is_kubernetes_request(info: &RequestInfo<'_>) -> bool {
-    let prefix: &str = if info.api_prefix.is_empty() {
+#[inline]
+fn is_kubernetes_request(api_prefix: &str, path: &str) -> bool {
+    let prefix: &str = if api_prefix.is_empty() {
         // One or two segments: the first one.
-        let trimmed = trim_one_trailing_slash(&info.path);
+        let trimmed = trim_one_trailing_slash(path);
         let inner = trimmed.get(1..).unwrap_or("");
         let mut slashes = inner.bytes().enumerate().filter(|&(_, b)| b == b'/');
         match (slashes.next(), slashes.next()) {
@@ -515,7 +756,7 @@ fn is_kubernetes_request(info: &RequestInfo<'_>) -> bool {
             (Some(_), Some(_)) => "",
         }
     } else {
-        &info.api_prefix
+        api_prefix
     };
     matches!(prefix, "api" | "apis")
 }
@@ -691,6 +932,52 @@ mod tests {
         );
         for bad in ["users", "a/", "a/b/c", "a b/c"] {
             assert!(bad.parse::<GroupResource>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_prefix_shortcut_only_when_equivalent() {
+        let with = |prefixes: &[&str], groupless: &[&str]| {
+            Resolver::new(ResolverConfig {
+                api_prefixes: prefixes.iter().map(|p| (*p).to_owned()).collect(),
+                groupless_prefixes: groupless.iter().map(|p| (*p).to_owned()).collect(),
+                ..ResolverConfig::default()
+            })
+            .unwrap()
+        };
+        let cases = [
+            (
+                with(&["api", "apis", "kapis", "kapi"], &["api", "kapi"]),
+                true,
+            ),
+            (
+                with(
+                    &["kapi", "apis", "api", "kapis", "api"],
+                    &["kapi", "api", "x"],
+                ),
+                true,
+            ),
+            (with(&["api", "apis", "kapis"], &["api", "kapi"]), false),
+            (
+                with(&["api", "apis", "kapis", "kapi", "x"], &["api", "kapi"]),
+                false,
+            ),
+            (with(&["api", "apis", "kapis", "kapi"], &["api"]), false),
+            (
+                with(&["api", "apis", "kapis", "kapi"], &["api", "kapi", "apis"]),
+                false,
+            ),
+            (Resolver::default(), true),
+        ];
+        for (resolver, shortcut) in cases {
+            assert_eq!(resolver.default_prefixes, shortcut, "{resolver:?}");
+            for s in ["api", "apis", "kapis", "kapi", "x", "", "ap", "apiss"] {
+                assert_eq!(
+                    resolver.prefix_kind(s),
+                    prefix_kind_in(&resolver.prefix_kinds, s),
+                    "{s} {resolver:?}"
+                );
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-//! Tokenizing a decoded path into segments, with the segment rules.
+//! Tokenizing a path into segments, with the segment rules.
 
 use crate::error::{Error, TargetPart};
 use crate::target::{CLASS, FORBIDDEN, PERCENT, forbidden, trim_one_trailing_slash};
@@ -8,24 +8,57 @@ use crate::target::{CLASS, FORBIDDEN, PERCENT, forbidden, trim_one_trailing_slas
 /// 1 version + 1 verb + 2 workspace + 2 namespace + 3 parts = 13).
 const RECORDED: usize = 16;
 
-/// A cursor over the segments of a decoded path, tokenized once.
-#[derive(Clone, Copy)]
+/// A cursor over the segments of a path, tokenized once.
+///
+/// Filled in place (it is a few hundred bytes, so it is never returned by
+/// value): [`Segments::new`], then one of the tokenizers.
 pub(crate) struct Segments<'p> {
     /// The segments joined by `/`, without leading or trailing slash.
     path: &'p str,
-    /// `(start, end)` offsets in `path` of the first `recorded` segments.
-    bounds: [(u32, u32); RECORDED],
+    /// The first [`RECORDED`] segments; `None` past the last one.
+    segs: [Option<&'p str>; RECORDED],
     recorded: usize,
     /// Offset in `path` of the first unrecorded segment, if any.
     more_at: Option<usize>,
+}
+
+/// A position in [`Segments`]: small and `Copy`, so that a walk keeps it
+/// in registers.
+#[derive(Clone, Copy)]
+pub(crate) struct Cursor<'s, 'p> {
+    segments: &'s Segments<'p>,
     /// Index of the current first segment.
     pos: usize,
 }
 
-/// Paths are bounded by `Limits::max_path_len`; a `usize` that does not fit
-/// saturates, which can only happen with a limit over 4 GiB.
-fn offset(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
+/// Byte classes of the fast tokenizer: a plain byte, `/`, `?`, or a byte
+/// that needs the careful tokenizer (`%`, `#`, control characters).
+const PLAIN: u8 = 0;
+const SLASH: u8 = 1;
+const QUESTION: u8 = 2;
+const SLOW: u8 = 3;
+
+const fn fast_classes() -> [u8; 256] {
+    let mut table = [PLAIN; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match CLASS[b] {
+            PERCENT | FORBIDDEN => SLOW,
+            _ if b == b'/' as usize => SLASH,
+            _ if b == b'?' as usize => QUESTION,
+            _ => PLAIN,
+        };
+        b += 1;
+    }
+    table
+}
+
+static FAST: [u8; 256] = fast_classes();
+
+/// Whether [`check`] passes `seg`, cheaply: not empty, not `.` or `..`.
+#[inline]
+fn is_plain_segment(seg: &str) -> bool {
+    !matches!(seg.as_bytes(), [] | [b'.'] | [b'.', b'.'])
 }
 
 fn check(seg: &[u8]) -> Result<(), Error> {
@@ -37,86 +70,182 @@ fn check(seg: &[u8]) -> Result<(), Error> {
 }
 
 impl<'p> Segments<'p> {
-    /// Tokenizes a raw, still-encoded path in the same pass that checks its
-    /// bytes (the rules of [`crate::target`]). Returns `Ok(None)` at the first
-    /// `%`: the path must then be decoded and [`Segments::parse`]d.
-    pub(crate) fn scan_raw(path: &'p str) -> Result<Option<Self>, Error> {
+    /// No segments.
+    pub(crate) fn new() -> Self {
+        Segments {
+            path: "",
+            segs: [None; RECORDED],
+            recorded: 0,
+            more_at: None,
+        }
+    }
+
+    /// The common case in one tight pass over a target that is empty or
+    /// starts with `/`: tokenizes the path, which ends at the first `?` when
+    /// `STOP_AT_QUERY`, and returns its length. `None` when the path holds
+    /// an empty or dot segment or, with `RAW`, a byte that is an escape or
+    /// an error (`%`, `#`, control characters): the careful tokenizer then
+    /// finds the first problem, after a [`Segments::new`].
+    #[inline]
+    pub(crate) fn split_clean<const RAW: bool, const STOP_AT_QUERY: bool>(
+        &mut self,
+        target: &'p str,
+    ) -> Option<usize> {
+        let bytes = target.as_bytes();
+        let Some(rest) = bytes.get(1..) else {
+            return Some(0);
+        };
+        let mut start = 1;
+        let mut end = bytes.len();
+        // The count of recorded segments, kept in a register.
+        let mut recorded = 0;
+        for (i, &b) in rest.iter().enumerate() {
+            match FAST[b as usize] {
+                PLAIN => {}
+                SLASH => {
+                    let slash = i + 1;
+                    let seg = target.get(start..slash).unwrap_or("");
+                    if seg.len() <= 2 && !is_plain_segment(seg) {
+                        return None;
+                    }
+                    if let Some(slot) = self.segs.get_mut(recorded) {
+                        *slot = Some(seg);
+                        recorded += 1;
+                    } else if self.more_at.is_none() {
+                        self.more_at = Some(start - 1);
+                    }
+                    start = slash + 1;
+                }
+                QUESTION if STOP_AT_QUERY => {
+                    end = i + 1;
+                    break;
+                }
+                QUESTION => {}
+                _ if RAW => return None,
+                _ => {}
+            }
+        }
+        self.recorded = recorded;
+        // One trailing slash is ignored; `//` at the end was an empty
+        // segment above.
+        if start < end {
+            let seg = target.get(start..end).unwrap_or("");
+            if seg.len() <= 2 && !is_plain_segment(seg) {
+                return None;
+            }
+            self.record(seg, start - 1);
+            self.path = target.get(1..end).unwrap_or("");
+        } else {
+            self.path = target.get(1..end - 1).unwrap_or("");
+        }
+        Some(end)
+    }
+
+    /// Tokenizes a raw, still-encoded path (the whole of it) and checks its
+    /// bytes (the rules of [`crate::target`]) in the same pass. Returns
+    /// `Ok(false)` when the path holds an escape: it must then be decoded
+    /// and [`Segments::parse`]d.
+    pub(crate) fn scan_raw(&mut self, path: &'p str) -> Result<bool, Error> {
         if !path.is_empty() && !path.starts_with('/') {
             return Err(Error::NotAbsolutePath);
         }
-        Self::tokenize::<true>(path)
+        if self.split_clean::<true, false>(path).is_some() {
+            return Ok(true);
+        }
+        *self = Segments::new();
+        self.tokenize::<true>(path)
     }
 
     /// Tokenizes a decoded path (empty, or starting with `/`; one trailing
     /// slash is ignored) and rejects empty (`//`) and dot segments, which we
     /// never normalize: a proxied backend might normalize differently.
-    pub(crate) fn parse(path: &'p str) -> Result<Self, Error> {
-        Self::tokenize::<false>(path).map(|s| s.unwrap_or_else(|| Segments::empty("")))
-    }
-
-    fn empty(path: &'p str) -> Self {
-        Segments {
-            path,
-            bounds: [(0, 0); RECORDED],
-            recorded: 0,
-            more_at: None,
-            pos: 0,
+    pub(crate) fn parse(&mut self, path: &'p str) -> Result<(), Error> {
+        if !path.is_empty() && !path.starts_with('/') {
+            return Err(Error::NotAbsolutePath);
         }
+        if self.split_clean::<false, false>(path).is_some() {
+            return Ok(());
+        }
+        *self = Segments::new();
+        self.tokenize::<false>(path).map(|_| ())
     }
 
-    /// One pass: segment boundaries, the segment rules, and with `RAW` the
-    /// byte rules of a still-encoded path (`None` when it holds an escape).
-    fn tokenize<const RAW: bool>(path: &'p str) -> Result<Option<Self>, Error> {
+    /// The careful tokenizer: segment boundaries, the segment rules, and
+    /// with `RAW` the byte rules of a still-encoded path, reporting the
+    /// first problem (`Ok(false)` at the first escape).
+    #[cold]
+    fn tokenize<const RAW: bool>(&mut self, path: &'p str) -> Result<bool, Error> {
         let trimmed = trim_one_trailing_slash(path);
         let inner = trimmed.get(1..).unwrap_or("");
-        let mut s = Segments::empty(inner);
         if inner.is_empty() {
             // `/` alone; `//` trims to `/` and so has an empty segment.
             if path.len() > 1 {
                 return Err(Error::EmptySegment);
             }
-            return Ok(Some(s));
+            return Ok(true);
         }
+        self.path = inner;
         let bytes = inner.as_bytes();
         let mut start = 0;
         for (i, &b) in bytes.iter().enumerate() {
             if b == b'/' {
                 check(&bytes[start..i])?;
-                s.record(start, i);
+                self.record(&inner[start..i], start);
                 start = i + 1;
             } else if RAW {
                 match CLASS[b as usize] {
-                    PERCENT => return Ok(None),
+                    PERCENT => return Ok(false),
                     FORBIDDEN => return Err(forbidden(b, TargetPart::Path)),
                     _ => {}
                 }
             }
         }
         check(&bytes[start..])?;
-        s.record(start, bytes.len());
-        Ok(Some(s))
+        self.record(&inner[start..], start);
+        Ok(true)
     }
 
-    fn record(&mut self, start: usize, end: usize) {
-        if self.recorded < RECORDED {
-            self.bounds[self.recorded] = (offset(start), offset(end));
+    /// Records segment `seg`, which starts at `offset` in the joined path.
+    #[inline]
+    fn record(&mut self, seg: &'p str, offset: usize) {
+        if let Some(slot) = self.segs.get_mut(self.recorded) {
+            *slot = Some(seg);
             self.recorded += 1;
         } else if self.more_at.is_none() {
-            self.more_at = Some(start);
+            self.more_at = Some(offset);
         }
     }
 
-    /// The segments from the cursor on, joined by `/`.
-    pub(crate) fn rest(&self) -> &'p str {
-        if self.pos < self.recorded {
-            return &self.path[self.bounds[self.pos].0 as usize..];
+    /// A cursor at the first segment.
+    pub(crate) fn cursor(&self) -> Cursor<'_, 'p> {
+        Cursor {
+            segments: self,
+            pos: 0,
         }
-        let Some(more_at) = self.more_at else {
+    }
+}
+
+impl<'p> Cursor<'_, 'p> {
+    /// The segments from the cursor on, joined by `/`.
+    #[inline]
+    pub(crate) fn rest(&self) -> &'p str {
+        let s = self.segments;
+        if let Some(seg) = s.segs.get(self.pos) {
+            return match seg {
+                // Offset of the segment within `path`.
+                Some(seg) => s
+                    .path
+                    .get(seg.as_ptr() as usize - s.path.as_ptr() as usize..)
+                    .unwrap_or(""),
+                None => "",
+            };
+        }
+        let Some(more_at) = s.more_at else {
             return "";
         };
         // Past the recorded segments: walk on from the first unrecorded one.
-        let skip = self.pos - self.recorded;
-        self.path[more_at..]
+        let skip = self.pos - RECORDED;
+        s.path[more_at..]
             .splitn(skip + 1, '/')
             .nth(skip)
             .unwrap_or("")
@@ -126,20 +255,20 @@ impl<'p> Segments<'p> {
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&'p str> {
         let idx = self.pos + i;
-        if idx < self.recorded {
-            let (start, end) = self.bounds[idx];
-            return Some(&self.path[start as usize..end as usize]);
+        match self.segments.segs.get(idx) {
+            Some(seg) => *seg,
+            None => self.unrecorded(idx),
         }
-        self.more_at?;
-        self.unrecorded(idx)
     }
 
     /// Segment `idx` when it lies past the recorded ones (paths of more than
     /// 16 segments, beyond anything the parse inspects).
     #[cold]
     fn unrecorded(&self, idx: usize) -> Option<&'p str> {
-        let rest = Segments { pos: idx, ..*self }.rest();
-        (!rest.is_empty()).then(|| rest.split('/').next().unwrap_or(rest))
+        let s = self.segments;
+        let more_at = s.more_at?;
+        let skip = idx - RECORDED;
+        s.path[more_at..].split('/').nth(skip)
     }
 
     /// The segment at the cursor.
@@ -166,12 +295,19 @@ mod tests {
     use super::*;
 
     fn segs(p: &str) -> Segments<'_> {
-        Segments::parse(p).unwrap()
+        let mut s = Segments::new();
+        s.parse(p).unwrap();
+        s
+    }
+
+    fn parse(p: &str) -> Result<(), Error> {
+        Segments::new().parse(p)
     }
 
     #[test]
     fn cursor() {
-        let mut s = segs("/a/b/c");
+        let all = segs("/a/b/c");
+        let mut s = all.cursor();
         assert!(s.at_least(3) && !s.at_least(4));
         assert_eq!(s.get(2), Some("c"));
         assert_eq!(s.get(3), None);
@@ -181,29 +317,83 @@ mod tests {
         s.advance(5);
         assert_eq!(s.rest(), "");
         for empty in ["", "/"] {
-            let e = segs(empty);
+            let all = segs(empty);
+            let e = all.cursor();
             assert!(!e.at_least(1));
             assert_eq!(e.first(), None);
             assert_eq!(e.rest(), "");
         }
-        assert_eq!(segs("/a/b/").rest(), "a/b");
+        assert_eq!(segs("/a/b/").cursor().rest(), "a/b");
+    }
+
+    /// The one-pass tokenizer against the careful one wherever it takes a
+    /// path, over every short path of a small alphabet.
+    #[test]
+    fn tokenizers_agree() {
+        let alphabet = ["/", ".", "a", "bc", "%", "#", "?", "\t", "\u{e9}"];
+        let mut paths = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..5 {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |a| format!("{s}{a}")))
+                .collect();
+            paths.extend(last.iter().filter(|p| p.starts_with('/')).cloned());
+        }
+        paths.push(format!("/{}", vec!["s"; 40].join("/")));
+        paths.push(format!("/{}/", vec!["ab"; 17].join("/")));
+        for path in &paths {
+            for raw in [true, false] {
+                let mut fast = Segments::new();
+                let took = if raw {
+                    fast.split_clean::<true, false>(path)
+                } else {
+                    fast.split_clean::<false, false>(path)
+                };
+                let Some(end) = took else { continue };
+                assert_eq!(end, path.len(), "{path:?}");
+                let mut careful = Segments::new();
+                let result = if raw {
+                    careful.tokenize::<true>(path)
+                } else {
+                    careful.tokenize::<false>(path)
+                };
+                assert_eq!(result, Ok(true), "{path:?} {raw}");
+                assert_eq!(fast.path, careful.path, "{path:?}");
+                assert_eq!(fast.segs, careful.segs, "{path:?}");
+                assert_eq!(fast.recorded, careful.recorded, "{path:?}");
+                assert_eq!(fast.more_at, careful.more_at, "{path:?}");
+            }
+            // Stopping at `?` takes the path before it.
+            let mut fast = Segments::new();
+            if let Some(end) = fast.split_clean::<true, true>(path) {
+                let before = &path[..path.find('?').unwrap_or(path.len())];
+                assert_eq!(end, before.len(), "{path:?}");
+                let mut whole = Segments::new();
+                assert!(
+                    whole.split_clean::<true, false>(before).is_some(),
+                    "{path:?}"
+                );
+                assert_eq!((fast.path, fast.segs), (whole.path, whole.segs), "{path:?}");
+            }
+        }
     }
 
     #[test]
     fn rules() {
-        assert_eq!(Segments::parse("//").err(), Some(Error::EmptySegment));
-        assert_eq!(Segments::parse("//a").err(), Some(Error::EmptySegment));
-        assert_eq!(Segments::parse("/a//b").err(), Some(Error::EmptySegment));
-        assert_eq!(Segments::parse("/a//").err(), Some(Error::EmptySegment));
-        assert_eq!(Segments::parse("/a/./b").err(), Some(Error::DotSegment));
-        assert_eq!(Segments::parse("/a/..").err(), Some(Error::DotSegment));
-        assert_eq!(Segments::parse("/..").err(), Some(Error::DotSegment));
-        assert!(Segments::parse("/a/.b/..c/...").is_ok());
+        assert_eq!(parse("//").err(), Some(Error::EmptySegment));
+        assert_eq!(parse("//a").err(), Some(Error::EmptySegment));
+        assert_eq!(parse("/a//b").err(), Some(Error::EmptySegment));
+        assert_eq!(parse("/a//").err(), Some(Error::EmptySegment));
+        assert_eq!(parse("/a/./b").err(), Some(Error::DotSegment));
+        assert_eq!(parse("/a/..").err(), Some(Error::DotSegment));
+        assert_eq!(parse("/..").err(), Some(Error::DotSegment));
+        assert!(parse("/a/.b/..c/...").is_ok());
         // Past the recorded segments the rules still hold.
         let deep = format!("/{}//x", vec!["s"; 40].join("/"));
-        assert_eq!(Segments::parse(&deep).err(), Some(Error::EmptySegment));
+        assert_eq!(parse(&deep).err(), Some(Error::EmptySegment));
         let deep = format!("/{}/..", vec!["s"; 40].join("/"));
-        assert_eq!(Segments::parse(&deep).err(), Some(Error::DotSegment));
+        assert_eq!(parse(&deep).err(), Some(Error::DotSegment));
     }
 
     #[test]
@@ -211,7 +401,8 @@ mod tests {
         let words: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
         let path = format!("/{}", words.join("/"));
         for pos in 0..42 {
-            let mut s = segs(&path);
+            let all = segs(&path);
+            let mut s = all.cursor();
             s.advance(pos);
             let want_rest = words.get(pos..).map(|w| w.join("/")).unwrap_or_default();
             assert_eq!(s.rest(), want_rest, "pos {pos}");

@@ -28,6 +28,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, TargetPart};
+use crate::swar::{Positions, query_flags};
 
 /// Size bounds applied before any parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,15 +196,30 @@ pub(crate) enum QueryKey {
 }
 
 /// A validated query: the raw (still encoded) first value of each parameter
-/// the parse reads, found in the same pass that checks the whole query.
-#[derive(Debug, Clone, Copy, Default)]
+/// the parse reads, found while checking the whole query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Query<'a> {
     first: [Option<&'a str>; 5],
+    /// Whether the query holds a `%` or `+`, so that values may need decoding.
+    encoded: bool,
 }
 
 impl<'a> Query<'a> {
+    /// The query of a target without one.
+    pub(crate) const EMPTY: Query<'static> = Query {
+        first: [None; 5],
+        encoded: false,
+    };
+
     /// Checks the structure of the whole query and records the first value
-    /// of each [`QueryKey`], in one pass and without allocating.
+    /// of each [`QueryKey`], without allocating.
+    ///
+    /// A vectorized pass classifies the query first; one with an error
+    /// byte (`;`, `#`, control characters) takes [`Query::scan`], byte by
+    /// byte, which reports the first error. Any other, the usual case, has
+    /// its escapes checked and is cut at its `&`s (both found a word at a
+    /// time), and each pair is matched by its first bytes, unless an escape
+    /// in its key calls for decoding it.
     pub(crate) fn new(raw: &'a str, limits: &Limits) -> Result<Self, Error> {
         if raw.len() > limits.max_query_len {
             return Err(Error::QueryTooLong {
@@ -211,63 +227,156 @@ impl<'a> Query<'a> {
                 max: limits.max_query_len,
             });
         }
-        let mut query = Query::default();
-        if raw.is_empty() {
-            return Ok(query);
-        }
         let bytes = raw.as_bytes();
-        let mut pair_start = 0;
-        // Offset of the pair's first `=`, and whether its key holds escapes.
-        let mut equals: Option<usize> = None;
-        let mut key_escaped = false;
-        for i in 0..=bytes.len() {
-            let class = match bytes.get(i) {
-                Some(&b) => CLASS[b as usize],
-                None => AMPERSAND,
-            };
-            match class {
-                AMPERSAND => {
-                    if i > pair_start {
-                        let key_end = equals.unwrap_or(i);
-                        let value = equals.map_or("", |e| &raw[e + 1..i]);
-                        if let Some(k) = query_key(&raw[pair_start..key_end], key_escaped) {
-                            query.first[k as usize].get_or_insert(value);
-                        }
-                    }
-                    pair_start = i + 1;
-                    equals = None;
-                    key_escaped = false;
-                }
-                EQUALS if equals.is_none() => equals = Some(i),
-                PERCENT | PLUS => {
-                    if class == PERCENT {
-                        escape_at(bytes, i, TargetPart::Query)?;
-                    }
-                    key_escaped |= equals.is_none();
-                }
-                SEMICOLON => return Err(Error::SemicolonInQuery),
-                FORBIDDEN => return Err(forbidden(bytes[i], TargetPart::Query)),
-                _ => {}
+        let (bad, encoded) = query_flags(bytes);
+        if bad {
+            return Self::scan(raw);
+        }
+        if encoded {
+            // With no error byte, the first malformed escape is the error.
+            for at in Positions::new(bytes, b'%') {
+                escape_at(bytes, at, TargetPart::Query)?;
             }
+        }
+        let mut query = Query {
+            encoded,
+            ..Query::default()
+        };
+        let mut start = 0;
+        for end in Positions::new(bytes, b'&').chain([bytes.len()]) {
+            if let Some(pair) = raw.get(start..end) {
+                query.record_pair(pair);
+            }
+            start = end + 1;
         }
         Ok(query)
     }
 
+    /// Records a `key=value` (or bare `key`) pair of a checked query.
+    #[inline]
+    fn record_pair(&mut self, pair: &'a str) {
+        // A key equal to a name holds no escape; only a key that is not
+        // one of the names as it stands may be one once decoded.
+        let found = plain_key(pair).or_else(|| {
+            if !self.encoded {
+                return None;
+            }
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let escaped = key.bytes().any(|b| b == b'%' || b == b'+');
+            query_key(key, escaped).map(|k| (k, value))
+        });
+        if let Some((k, value)) = found {
+            self.first[k as usize].get_or_insert(value);
+        }
+    }
+
+    /// The byte-by-byte scan of [`Query::new`], for a query with an error:
+    /// reports the first one.
+    #[cold]
+    fn scan(raw: &'a str) -> Result<Self, Error> {
+        let mut query = Query::default();
+        let bytes = raw.as_bytes();
+        let mut pair_start = 0;
+        // Offset of the pair's first `=` (the pair's end while none), and
+        // whether its key holds escapes.
+        let mut equals = usize::MAX;
+        let mut key_escaped = false;
+        for (i, &b) in bytes.iter().enumerate() {
+            let class = CLASS[b as usize];
+            if class == PLAIN {
+                continue;
+            }
+            match class {
+                AMPERSAND => {
+                    if i > pair_start {
+                        query.record(raw, pair_start, equals, i, key_escaped);
+                    }
+                    pair_start = i + 1;
+                    equals = usize::MAX;
+                    key_escaped = false;
+                }
+                EQUALS => equals = equals.min(i),
+                PERCENT => {
+                    escape_at(bytes, i, TargetPart::Query)?;
+                    key_escaped |= equals == usize::MAX;
+                    query.encoded = true;
+                }
+                PLUS => {
+                    key_escaped |= equals == usize::MAX;
+                    query.encoded = true;
+                }
+                SEMICOLON => return Err(Error::SemicolonInQuery),
+                _ => return Err(forbidden(b, TargetPart::Query)),
+            }
+        }
+        if bytes.len() > pair_start {
+            query.record(raw, pair_start, equals, bytes.len(), key_escaped);
+        }
+        Ok(query)
+    }
+
+    /// Records the pair `raw[start..end]`, whose first `=` is at `equals`
+    /// (`usize::MAX` for none).
+    #[inline]
+    fn record(&mut self, raw: &'a str, start: usize, equals: usize, end: usize, escaped: bool) {
+        let key_end = equals.min(end);
+        let Some(key) = raw.get(start..key_end) else {
+            return;
+        };
+        if let Some(k) = query_key(key, escaped) {
+            let value = raw.get(key_end + 1..end).unwrap_or("");
+            self.first[k as usize].get_or_insert(value);
+        }
+    }
+
+    /// Whether no parameter the parse reads is present.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.iter().all(Option::is_none)
+    }
+
     /// The first value of `key`, decoded as Go's `url.Values.Get` does
     /// (`+` is a space); borrowed when nothing needed decoding.
+    #[inline]
     pub(crate) fn get(&self, key: QueryKey) -> Result<Option<Cow<'a, str>>, Error> {
-        self.first[key as usize].map(decode_component).transpose()
+        match self.first[key as usize] {
+            None => Ok(None),
+            Some(raw) if !self.encoded => Ok(Some(Cow::Borrowed(raw))),
+            Some(raw) => decode_component(raw).map(Some),
+        }
+    }
+}
+
+/// The key and raw value of a pair with no escapes, when the key is one
+/// the parse reads: the pair starts with the name, then `=` or nothing.
+#[inline]
+fn plain_key(pair: &str) -> Option<(QueryKey, &str)> {
+    let bytes = pair.as_bytes();
+    let (key, name): (QueryKey, &[u8]) = match bytes.first()? {
+        b'w' => (QueryKey::Watch, b"watch"),
+        b'f' => (QueryKey::FieldSelector, b"fieldSelector"),
+        b'l' if bytes.get(1) == Some(&b'i') => (QueryKey::Limit, b"limit"),
+        b'l' => (QueryKey::LabelSelector, b"labelSelector"),
+        b't' => (QueryKey::TimeoutSeconds, b"timeoutSeconds"),
+        _ => return None,
+    };
+    match bytes.strip_prefix(name)?.first() {
+        None => Some((key, "")),
+        Some(b'=') => Some((key, pair.get(name.len() + 1..).unwrap_or(""))),
+        Some(_) => None,
     }
 }
 
 /// Which [`QueryKey`] a raw key names, comparing decoded keys as Go does.
 fn query_key(raw: &str, escaped: bool) -> Option<QueryKey> {
-    let key = |name: &[u8]| match name {
-        b"watch" => Some(QueryKey::Watch),
-        b"fieldSelector" => Some(QueryKey::FieldSelector),
-        b"labelSelector" => Some(QueryKey::LabelSelector),
-        b"limit" => Some(QueryKey::Limit),
-        b"timeoutSeconds" => Some(QueryKey::TimeoutSeconds),
+    // Dispatch on the length first: each comparison is then of a known
+    // length, which compiles to a couple of integer compares.
+    let key = |name: &[u8]| match name.len() {
+        5 if name == b"watch" => Some(QueryKey::Watch),
+        5 if name == b"limit" => Some(QueryKey::Limit),
+        13 if name == b"fieldSelector" => Some(QueryKey::FieldSelector),
+        13 if name == b"labelSelector" => Some(QueryKey::LabelSelector),
+        14 if name == b"timeoutSeconds" => Some(QueryKey::TimeoutSeconds),
         _ => None,
     };
     if !escaped {
@@ -291,10 +400,9 @@ fn decoded_bytes(raw: &str) -> impl Iterator<Item = u8> + '_ {
         let b = *bytes.get(i)?;
         match b {
             b'%' => {
-                let hi = bytes.get(i + 1).copied().and_then(hex_value).unwrap_or(0);
-                let lo = bytes.get(i + 2).copied().and_then(hex_value).unwrap_or(0);
+                let value = escape_value(bytes, i);
                 i += 3;
-                Some(hi << 4 | lo)
+                Some(value)
             }
             b'+' => {
                 i += 1;
@@ -308,12 +416,52 @@ fn decoded_bytes(raw: &str) -> impl Iterator<Item = u8> + '_ {
     })
 }
 
-/// Decodes a query component (`+` is a space); borrows when nothing is encoded.
+/// Decodes a well-formed query component (`+` is a space); borrows when
+/// nothing is encoded.
 fn decode_component(raw: &str) -> Result<Cow<'_, str>, Error> {
-    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+    let bytes = raw.as_bytes();
+    let Some(first) = bytes.iter().position(|&b| b == b'%' || b == b'+') else {
         return Ok(Cow::Borrowed(raw));
+    };
+    // Copy the literal runs whole; an escape that decodes to ASCII keeps the
+    // string UTF-8, so only a non-ASCII one needs the validating route.
+    let mut out = String::with_capacity(raw.len());
+    let mut run = 0;
+    let mut i = first;
+    while let Some(&b) = bytes.get(i) {
+        let (decoded, len) = match b {
+            b'+' => (b' ', 1),
+            b'%' => (escape_value(bytes, i), 3),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        if !decoded.is_ascii() {
+            return decode_component_bytes(raw);
+        }
+        out.push_str(raw.get(run..i).unwrap_or(""));
+        out.push(char::from(decoded));
+        i += len;
+        run = i;
     }
-    let bytes: Vec<u8> = decoded_bytes(raw).collect();
+    out.push_str(raw.get(run..).unwrap_or(""));
+    Ok(Cow::Owned(out))
+}
+
+/// The value of the (checked) escape at `i`.
+fn escape_value(bytes: &[u8], i: usize) -> u8 {
+    let hi = bytes.get(i + 1).copied().and_then(hex_value).unwrap_or(0);
+    let lo = bytes.get(i + 2).copied().and_then(hex_value).unwrap_or(0);
+    hi << 4 | lo
+}
+
+/// [`decode_component`] for a component with a non-ASCII escape, which
+/// must be checked to be UTF-8.
+#[cold]
+fn decode_component_bytes(raw: &str) -> Result<Cow<'_, str>, Error> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    bytes.extend(decoded_bytes(raw));
     String::from_utf8(bytes)
         .map(Cow::Owned)
         .map_err(|_| Error::NotUtf8 {
@@ -421,6 +569,48 @@ mod tests {
             q.get(QueryKey::LabelSelector),
             Err(Error::NotUtf8 { .. })
         ));
+    }
+
+    /// Every string over `alphabet` of up to `max` symbols.
+    fn strings(alphabet: &[&str], max: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..max {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |a| format!("{s}{a}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    /// The fast route of `Query::new` against the byte-by-byte scan, which
+    /// handles every query on its own.
+    #[test]
+    fn query_routes_agree() {
+        let l = Limits::default();
+        let alphabet = [
+            "&", "=", "w", "watch", "limit", "l", "%", "%6", "%61", "%3D", "+", ";", "#", "\t",
+            "\u{e9}", "1",
+        ];
+        let mut queries = strings(&alphabet, 4);
+        queries.extend(
+            [
+                "w%61tch=1&watch=2",
+                "label+Selector=a&labelSelector=b+c",
+                "fieldSelector=metadata.name%3Dweb&limit=5&timeoutSeconds=3",
+                "labelSelector=kubesphere.io%2Fworkspace%3Dws1&watch=1",
+                "timeoutSeconds&limit&watch&labelSelector&fieldSelector",
+                "aaaaaaaaaaaaaaa%",
+                "aaaaaaaaaaaaaaaaaaaaaa%4&watch=1",
+                "watch=1&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;",
+            ]
+            .map(str::to_owned),
+        );
+        for q in &queries {
+            assert_eq!(Query::new(q, &l), Query::scan(q), "{q:?}");
+        }
     }
 
     #[test]
