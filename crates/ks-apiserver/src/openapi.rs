@@ -94,18 +94,11 @@
 //! `apply`, for kinds whose v3 `patch` lacks strategic merge patch (custom
 //! resources: it then takes a JSON merge patch whatever v2 says).
 
-// Submodules live in `openapi/`; the explicit paths keep them found when
-// this file is compiled through a `#[path]` attribute (a standalone crate).
-#[path = "openapi/components.rs"]
 mod components;
-#[path = "openapi/gnostic.rs"]
 mod gnostic;
-#[path = "openapi/paths.rs"]
 mod paths;
-#[path = "openapi/render.rs"]
 mod render;
 #[cfg(test)]
-#[path = "openapi/tests.rs"]
 mod tests;
 
 use serde_json::{Map, Value, json};
