@@ -68,7 +68,7 @@ struct State {
 impl State {
     fn index(&mut self, kv: &KeyValue) {
         self.unindex(&kv.key);
-        if !contains(&kv.value, b"\"ownerReferences\"") {
+        if !object::contains_bytes(&kv.value, b"\"ownerReferences\"") {
             return;
         }
         let Ok(obj) = serde_json::from_slice::<Value>(&kv.value) else {
@@ -116,14 +116,10 @@ impl State {
             return;
         }
         self.index(kv);
-        if contains(&kv.value, b"\"deletionTimestamp\"") {
+        if object::contains_bytes(&kv.value, b"\"deletionTimestamp\"") {
             self.finalize.insert(Arc::clone(&kv.key));
         }
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 async fn run(app: &App) -> Result<(), String> {
@@ -416,39 +412,29 @@ async fn delete_key(app: &App, key: &str, propagation: Propagation) -> Result<()
 /// Deletes what is left in a namespace; true when nothing is.
 async fn empty_namespace(app: &App, namespace: &str) -> Result<bool, String> {
     let view = app.registry.view();
-    let mut empty = true;
-    let mut seen = BTreeSet::new();
-    for def in view.all().filter(|d| d.namespaced) {
-        let prefix = def.prefix_in(Some(namespace));
-        if !seen.insert(prefix.clone()) {
-            continue;
-        }
-        let page = app
-            .store
-            .list(ListOptions::prefix(&prefix))
-            .await
-            .map_err(|e| e.to_string())?;
-        for kv in page.items {
-            empty = false;
-            delete_key(app, &kv.key, Propagation::Background).await?;
-        }
-    }
-    Ok(empty)
+    let prefixes = view
+        .all()
+        .filter(|d| d.namespaced)
+        .map(|d| d.prefix_in(Some(namespace)));
+    delete_under(app, prefixes.collect()).await
 }
 
 /// Deletes the objects of a CRD; true when none are left.
 async fn delete_crd_objects(app: &App, crd_name: &str) -> Result<bool, String> {
     let view = app.registry.view();
-    let mut empty = true;
-    let mut seen = BTreeSet::new();
-    for def in view
+    let origin = Origin::Crd(crd_name.to_owned());
+    let prefixes = view
         .all()
-        .filter(|d| d.origin == Origin::Crd(crd_name.to_owned()))
-    {
-        let prefix = def.key_prefix();
-        if !seen.insert(prefix.clone()) {
-            continue;
-        }
+        .filter(|d| d.origin == origin)
+        .map(|d| d.key_prefix());
+    delete_under(app, prefixes.collect()).await
+}
+
+/// Starts the deletion of every object under the prefixes (each visited
+/// once); true when there was none.
+async fn delete_under(app: &App, prefixes: BTreeSet<String>) -> Result<bool, String> {
+    let mut empty = true;
+    for prefix in prefixes {
         let page = app
             .store
             .list(ListOptions::prefix(&prefix))

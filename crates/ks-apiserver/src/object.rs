@@ -275,6 +275,12 @@ pub fn generate_name(prefix: &str) -> String {
     prefix
 }
 
+/// Whether `needle` occurs in `haystack` (a cheap pre-check before
+/// decoding stored JSON).
+pub(crate) fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 /// Serializes an object with `metadata.resourceVersion` set to `revision`.
 pub fn encode_with_revision(mut obj: Value, revision: i64) -> Result<Bytes, String> {
     set_meta(

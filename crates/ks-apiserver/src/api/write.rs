@@ -345,26 +345,7 @@ pub(crate) async fn commit_update(
             result.prev.unwrap_or_else(|| current.clone()),
         ));
     }
-    if dry_run {
-        let bytes = serde_json::to_vec(&new).map_err(|e| StoreError::Encode(e.to_string()))?;
-        return Ok(Committed::Written(KeyValue {
-            value: Bytes::from(bytes),
-            ..current.clone()
-        }));
-    }
-    let result = app
-        .store
-        .write(
-            key,
-            Precondition::Revision(current.mod_revision),
-            WriteOp::Put(Box::new(move |rev| encode_with_revision(new, rev))),
-        )
-        .await?;
-    let Some(kv) = result.current else {
-        return Err(StoreError::Backend("the write returned no value".into()));
-    };
-    after_write(app, def).await;
-    Ok(Committed::Written(kv))
+    put_at_revision(app, def, key, current, new, dry_run).await
 }
 
 /// Whether a namespace still waits for its `spec.finalizers`.
@@ -549,7 +530,7 @@ pub(super) async fn patch(
         },
         _ => None,
     };
-    let explicit_rv = contains(body, b"\"resourceVersion\"");
+    let explicit_rv = object::contains_bytes(body, b"\"resourceVersion\"");
     let key = def.key(target.namespace, target.name);
     for _ in 0..MAX_RETRIES {
         let Some(current) = app.store.get(&key).await.map_err(store_error)? else {
@@ -604,10 +585,6 @@ pub(super) async fn patch(
         target.name,
         "too many concurrent writes; try again",
     ))
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// DeleteOptions from a request body and the query.
@@ -758,7 +735,7 @@ pub(crate) async fn delete_object(
             let result = if old_for_commit == new && is_deleting(&old) {
                 Ok(Committed::Unchanged(current.clone()))
             } else {
-                write_deleting(app, def, &key, &current, new, dry_run).await
+                put_at_revision(app, def, &key, &current, new, dry_run).await
             };
             match result {
                 Ok(committed) => {
@@ -803,8 +780,9 @@ pub(crate) async fn delete_object(
     ))
 }
 
-/// Writes an object that is entering deletion (deletionTimestamp set).
-async fn write_deleting(
+/// Writes `new` over `current` if the key still has `current`'s revision
+/// (else `Conflict`); under dry run, only encodes it.
+async fn put_at_revision(
     app: &App,
     def: &ResourceDef,
     key: &str,
