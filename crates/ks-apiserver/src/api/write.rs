@@ -459,30 +459,11 @@ pub(super) async fn update(
             return Err(ApiError::stale(target.gr(), target.name));
         }
         let old = object::decode_stored(&current.value)?;
-        let mut new = merge_for_subresource(def, target.subresource, &old, body_obj.clone());
-        admission::keep_system_fields(&mut new, &old);
-        let warnings = admission::admit(
-            def,
-            &mut new,
-            Some(&old),
-            Operation::Update,
-            params.field_validation,
-        )?;
-        if def.builtin() == Some(BuiltinKind::CustomResourceDefinition) {
-            admission::crd_status(&mut new);
-        }
-        match commit_update(app, def, &key, &current, &old, new, params.dry_run).await {
-            Ok(committed) => return respond_committed(def, format, committed, &warnings),
-            Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) if body_rv.is_none() => {
-                continue;
-            }
-            Err(StoreError::Conflict { .. }) => {
-                return Err(ApiError::stale(target.gr(), target.name));
-            }
-            Err(StoreError::NotFound { .. }) => {
-                return Err(ApiError::not_found(target.gr(), target.name));
-            }
-            Err(e) => return Err(store_error(e)),
+        let new = merge_for_subresource(def, target.subresource, &old, body_obj.clone());
+        match admit_and_commit(app, target, format, params, &key, &current, &old, new).await? {
+            Ok(response) => return Ok(response),
+            Err(_) if body_rv.is_none() => continue,
+            Err(lost) => return Err(lost.error(target)),
         }
     }
     Err(ApiError::conflict(
@@ -490,6 +471,57 @@ pub(super) async fn update(
         target.name,
         "too many concurrent writes; try again",
     ))
+}
+
+/// How an update lost a race with a concurrent write.
+enum Lost {
+    /// The object changed since it was read.
+    Conflict,
+    /// The object was deleted since it was read.
+    NotFound,
+}
+
+impl Lost {
+    fn error(&self, target: &Target<'_>) -> ApiError {
+        match self {
+            Lost::Conflict => ApiError::stale(target.gr(), target.name),
+            Lost::NotFound => ApiError::not_found(target.gr(), target.name),
+        }
+    }
+}
+
+/// Validates an update of `current` (decoded as `old`) to `new` and writes
+/// it at `current`'s revision. `Ok(Err(_))`: a concurrent write won the
+/// race; the caller retries or reports it.
+#[allow(clippy::too_many_arguments)]
+async fn admit_and_commit(
+    app: &App,
+    target: &Target<'_>,
+    format: &Format,
+    params: &Params,
+    key: &str,
+    current: &KeyValue,
+    old: &Value,
+    mut new: Value,
+) -> ApiResult<Result<Response, Lost>> {
+    let def = &target.def;
+    admission::keep_system_fields(&mut new, old);
+    let warnings = admission::admit(
+        def,
+        &mut new,
+        Some(old),
+        Operation::Update,
+        params.field_validation,
+    )?;
+    if def.builtin() == Some(BuiltinKind::CustomResourceDefinition) {
+        admission::crd_status(&mut new);
+    }
+    match commit_update(app, def, key, current, old, new, params.dry_run).await {
+        Ok(committed) => respond_committed(def, format, committed, &warnings).map(Ok),
+        Err(StoreError::Conflict { .. }) => Ok(Err(Lost::Conflict)),
+        Err(StoreError::NotFound { .. }) => Ok(Err(Lost::NotFound)),
+        Err(e) => Err(store_error(e)),
+    }
 }
 
 fn allows_create_on_update(def: &ResourceDef) -> bool {
@@ -554,30 +586,11 @@ pub(super) async fn patch(
         if !patched_rv.is_empty() && patched_rv != current.mod_revision.to_string() {
             return Err(ApiError::stale(target.gr(), target.name));
         }
-        let mut new = merge_for_subresource(def, target.subresource, &old, patched_obj);
-        admission::keep_system_fields(&mut new, &old);
-        let warnings = admission::admit(
-            def,
-            &mut new,
-            Some(&old),
-            Operation::Update,
-            params.field_validation,
-        )?;
-        if def.builtin() == Some(BuiltinKind::CustomResourceDefinition) {
-            admission::crd_status(&mut new);
-        }
-        match commit_update(app, def, &key, &current, &old, new, params.dry_run).await {
-            Ok(committed) => return respond_committed(def, format, committed, &warnings),
-            Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) if !explicit_rv => {
-                continue;
-            }
-            Err(StoreError::Conflict { .. }) => {
-                return Err(ApiError::stale(target.gr(), target.name));
-            }
-            Err(StoreError::NotFound { .. }) => {
-                return Err(ApiError::not_found(target.gr(), target.name));
-            }
-            Err(e) => return Err(store_error(e)),
+        let new = merge_for_subresource(def, target.subresource, &old, patched_obj);
+        match admit_and_commit(app, target, format, params, &key, &current, &old, new).await? {
+            Ok(response) => return Ok(response),
+            Err(_) if !explicit_rv => continue,
+            Err(lost) => return Err(lost.error(target)),
         }
     }
     Err(ApiError::conflict(
