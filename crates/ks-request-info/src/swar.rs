@@ -11,64 +11,46 @@ fn equal_to(word: u64, c: u8) -> u64 {
     !(((x & LOW7) + LOW7) | x) & HIGH
 }
 
-/// The eight bytes of `bytes` from `base` as a little-endian word (zeros
-/// past the end), and the high bit of each of those that exist.
+/// Calls `f` with the offset of each byte of `bytes` equal to `c`, in
+/// order, stopping at the first error. Eight bytes a step; the last step
+/// reads the final eight bytes shifted so that it starts where the one
+/// before ended (or, for fewer than eight bytes in all, a zero-padded word).
 #[inline(always)]
-fn load_word(bytes: &[u8], base: usize) -> (u64, u64) {
-    let rest = bytes.get(base..).unwrap_or(&[]);
-    if let Some(word) = rest.first_chunk::<8>() {
-        return (u64::from_le_bytes(*word), HIGH);
+pub(crate) fn try_for_each_position<E>(
+    bytes: &[u8],
+    c: u8,
+    mut f: impl FnMut(usize) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut words = bytes.chunks_exact(8);
+    let mut base = 0;
+    for word in words.by_ref() {
+        if let Some(word) = word.first_chunk::<8>() {
+            let mut mask = equal_to(u64::from_le_bytes(*word), c);
+            while mask != 0 {
+                f(base + (mask.trailing_zeros() / 8) as usize)?;
+                mask &= mask - 1;
+            }
+        }
+        base += 8;
     }
-    let missing = 8 * (8 - rest.len().min(8) as u32);
+    let rest = words.remainder();
+    if rest.is_empty() {
+        return Ok(());
+    }
+    // The bytes past the end of `bytes` read as zero: shifted out of the
+    // last full word, or never written into the padded one. A zero byte
+    // could match `c == 0`, so only the real bytes' positions count.
+    let missing = 8 * (8 - rest.len() as u32);
     let word = match bytes.last_chunk::<8>() {
-        // The last eight bytes, shifted so that the first of `rest` is lowest.
-        Some(last) => u64::from_le_bytes(*last).checked_shr(missing).unwrap_or(0),
+        Some(last) => u64::from_le_bytes(*last) >> missing,
         None => rest.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b)),
     };
-    (word, HIGH.checked_shr(missing).unwrap_or(0))
-}
-
-/// The positions of the bytes equal to `c` in a byte string, in order,
-/// found a word (eight bytes) at a time.
-pub(crate) struct Positions<'b> {
-    bytes: &'b [u8],
-    c: u8,
-    /// Offset of the current word.
-    base: usize,
-    /// The matches in the current word not yet returned.
-    mask: u64,
-}
-
-impl<'b> Positions<'b> {
-    #[inline(always)]
-    pub(crate) fn new(bytes: &'b [u8], c: u8) -> Self {
-        let (word, valid) = load_word(bytes, 0);
-        Positions {
-            bytes,
-            c,
-            base: 0,
-            mask: equal_to(word, c) & valid,
-        }
+    let mut mask = equal_to(word, c) & (HIGH >> missing);
+    while mask != 0 {
+        f(base + (mask.trailing_zeros() / 8) as usize)?;
+        mask &= mask - 1;
     }
-}
-
-impl Iterator for Positions<'_> {
-    type Item = usize;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<usize> {
-        while self.mask == 0 {
-            self.base += 8;
-            if self.base >= self.bytes.len() {
-                return None;
-            }
-            let (word, valid) = load_word(self.bytes, self.base);
-            self.mask = equal_to(word, self.c) & valid;
-        }
-        let at = self.base + (self.mask.trailing_zeros() / 8) as usize;
-        self.mask &= self.mask - 1;
-        Some(at)
-    }
+    Ok(())
 }
 
 /// Whether `bytes` holds a byte that is an error in a query (`;`, `#`,
@@ -139,7 +121,12 @@ mod tests {
         for input in &inputs {
             for c in [b'&', b'=', b'a', 0x80, 0xa6, 0xff, 0] {
                 let want: Vec<usize> = (0..input.len()).filter(|&i| input[i] == c).collect();
-                let got: Vec<usize> = Positions::new(input, c).collect();
+                let mut got = Vec::new();
+                let none: Result<(), ()> = try_for_each_position(input, c, |at| {
+                    got.push(at);
+                    Ok(())
+                });
+                assert_eq!(none, Ok(()));
                 assert_eq!(got, want, "{input:?} {c}");
             }
         }

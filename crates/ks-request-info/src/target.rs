@@ -26,9 +26,10 @@
 //! fragment.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
 
 use crate::error::{Error, TargetPart};
-use crate::swar::{Positions, query_flags};
+use crate::swar::{query_flags, try_for_each_position};
 
 /// Size bounds applied before any parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,26 +235,31 @@ impl<'a> Query<'a> {
         }
         if encoded {
             // With no error byte, the first malformed escape is the error.
-            for at in Positions::new(bytes, b'%') {
-                escape_at(bytes, at, TargetPart::Query)?;
-            }
+            try_for_each_position(bytes, b'%', |at| {
+                escape_at(bytes, at, TargetPart::Query).map(|_| ())
+            })?;
         }
         let mut query = Query {
             encoded,
             ..Query::default()
         };
         let mut start = 0;
-        for end in Positions::new(bytes, b'&').chain([bytes.len()]) {
+        let cut = try_for_each_position(bytes, b'&', |end| {
             if let Some(pair) = raw.get(start..end) {
                 query.record_pair(pair);
             }
             start = end + 1;
+            Ok::<(), Infallible>(())
+        });
+        let Ok(()) = cut;
+        if let Some(pair) = raw.get(start..) {
+            query.record_pair(pair);
         }
         Ok(query)
     }
 
     /// Records a `key=value` (or bare `key`) pair of a checked query.
-    #[inline]
+    #[inline(always)]
     fn record_pair(&mut self, pair: &'a str) {
         // A key equal to a name holds no escape; only a key that is not
         // one of the names as it stands may be one once decoded.
