@@ -508,8 +508,8 @@ fn validate_binding(
     }
 }
 
-/// KubeSphere's kinds: decoded into the ks-types structs and validated with
-/// their rules. Custom resources of other CRDs pass through.
+/// Custom resources: the CRD's structural schema, then, for KubeSphere's
+/// kinds, decoding into the ks-types structs and their validation rules.
 fn ks_kind(
     def: &ResourceDef,
     obj: &mut Value,
@@ -545,6 +545,18 @@ fn ks_kind(
                 && def.version == <$ty as KindInfo>::VERSION
         };
     }
+    // As for any custom resource, the CRD's structural schema comes first
+    // (pruning, defaults, then validation: a missing required field is a
+    // 422 naming it, as kube-apiserver reports it). Only an object the
+    // schema accepts is decoded into its ks-types struct.
+    if let Some(schema) = &def.schema {
+        let outcome = crate::schema::apply(schema, obj);
+        report_unknown(outcome.unknown, validation, warnings)?;
+        if !outcome.causes.is_empty() {
+            problems.causes.extend(outcome.causes);
+            return Ok(());
+        }
+    }
     if is!(User) {
         typed!(User)
     } else if is!(GlobalRole) {
@@ -567,10 +579,6 @@ fn ks_kind(
         typed!(WorkspaceTemplate)
     } else if is!(Cluster) {
         typed!(Cluster)
-    } else if let Some(schema) = &def.schema {
-        let outcome = crate::schema::apply(schema, obj);
-        report_unknown(outcome.unknown, validation, warnings)?;
-        problems.causes.extend(outcome.causes);
     }
     Ok(())
 }

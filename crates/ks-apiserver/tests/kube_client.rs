@@ -715,6 +715,68 @@ async fn custom_resource_definitions_start_and_stop_serving() {
     ts.stop().await;
 }
 
+/// KubeSphere's kinds are custom resources: their CRD's schema applies
+/// first (a missing required field is a 422 naming it, as kube-apiserver
+/// reports it), then ks-types' own rules.
+#[tokio::test]
+async fn kubesphere_kinds_are_checked_by_schema_then_by_their_rules() {
+    let ts = TestServer::start().await;
+    let c = &ts.client;
+    let templates = "/apis/tenant.kubesphere.io/v1alpha2/workspacetemplates";
+    let post = |body: serde_json::Value| {
+        raw(
+            c,
+            "POST",
+            templates,
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+    };
+    let template = |name: &str, spec: serde_json::Value| {
+        json!({"apiVersion": "tenant.kubesphere.io/v1alpha2", "kind": "WorkspaceTemplate",
+               "metadata": {"name": name}, "spec": spec})
+    };
+
+    let (code, body) = post(template("no-placement", json!({"template": {}}))).await;
+    assert_eq!(code, 422, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let causes = status["details"]["causes"].as_array().unwrap();
+    assert_eq!(
+        causes
+            .iter()
+            .map(|c| (c["reason"].as_str().unwrap(), c["field"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [("FieldValueRequired", "spec.placement")],
+        "{body}"
+    );
+
+    // Wrong type: the schema's message, not a decoding error.
+    let (code, body) = post(template(
+        "bad-type",
+        json!({"template": {}, "placement": {"clusters": "host"}}),
+    ))
+    .await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("spec.placement.clusters"), "{body}");
+
+    // Passes the schema, fails ks-types' rule (cluster names are unique).
+    let (code, body) = post(template(
+        "dup",
+        json!({"template": {}, "placement": {"clusters": [{"name": "host"}, {"name": "host"}]}}),
+    ))
+    .await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("spec.placement.clusters[1]"), "{body}");
+
+    let (code, body) = post(template(
+        "ok",
+        json!({"template": {"spec": {"manager": "alice"}}, "placement": {}}),
+    ))
+    .await;
+    assert_eq!(code, 201, "{body}");
+    ts.stop().await;
+}
+
 /// Sends a raw request; returns the status and body.
 #[allow(clippy::unwrap_used)]
 async fn raw(
