@@ -5,21 +5,18 @@
 //! workspace, `/clusters/` prefix, non-resource, list with encoded selectors,
 //! global delete, workspace watch), parsed with `Resolver::default()`.
 //! `parse/mix` times one pass over all 12 (criterion's throughput line gives
-//! parses per second); `parse/one/N` times request N alone. Before timing,
-//! the heap allocations of one parse of each request are counted with a
-//! counting global allocator and printed.
+//! parses per second); `parse/one/N` times request N alone. With the
+//! system allocator: the allocations per parse are counted by the
+//! `allocations` benchmark, whose counting allocator would otherwise add
+//! its atomic updates to the times here.
 //!
-//! Run: `cargo bench -p ks-request-info --bench parse`
+//! Run: `cargo bench -p ks-request-info --bench parse` (and
+//! `--bench allocations` for the counts)
 
-use std::alloc::System;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ks_request_info::Resolver;
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 fn mix() -> Vec<(&'static str, &'static str)> {
     include_str!("mix.txt")
@@ -28,28 +25,9 @@ fn mix() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-fn report_allocations(resolver: &Resolver, mix: &[(&str, &str)]) {
-    let mut total = 0;
-    eprintln!("heap allocations per parse:");
-    for (method, target) in mix {
-        let region = Region::new(GLOBAL);
-        let result = black_box(resolver.parse(black_box(method), black_box(target)));
-        let allocations = region.change().allocations;
-        drop(result);
-        total += allocations;
-        eprintln!("  {allocations:>2}  {method} {target}");
-    }
-    eprintln!(
-        "  mean {:.2} per parse over {} requests",
-        total as f64 / mix.len() as f64,
-        mix.len()
-    );
-}
-
 fn bench(c: &mut Criterion) {
     let resolver = Resolver::default();
     let mix = mix();
-    report_allocations(&resolver, &mix);
 
     let mut group = c.benchmark_group("parse");
     group.throughput(Throughput::Elements(mix.len() as u64));

@@ -47,20 +47,32 @@ fn main() {
         Some(rounds) => {
             let n = env("N").unwrap_or(20_000);
             let segments = segment_ids(&mix);
-            let mut ratios = Vec::with_capacity(rounds);
+            let (mut parses, mut yardsticks, mut ratios) = (vec![], vec![], vec![]);
             for round in 0..rounds {
                 let parse = time_parses(&resolver, &mix, n);
                 let yardstick = time_yardstick(&segments, &mix, n);
-                ratios.push(parse / yardstick);
                 println!(
                     "round {round:2}: parse {parse:6.1} ns, yardstick {yardstick:6.1} ns, ratio {:.2}",
                     parse / yardstick
                 );
+                parses.push(parse);
+                yardsticks.push(yardstick);
+                ratios.push(parse / yardstick);
             }
-            ratios.sort_by(f64::total_cmp);
-            println!("median ratio {:.2}", ratios[ratios.len() / 2]);
+            println!(
+                "median of {rounds} rounds: parse {:.1} ns, yardstick {:.1} ns, ratio {:.2}",
+                median(&mut parses),
+                median(&mut yardsticks),
+                median(&mut ratios)
+            );
         }
     }
+}
+
+/// The median (upper for an even count); NaN for none.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// A variable of the environment, parsed; `None` when unset or malformed.
