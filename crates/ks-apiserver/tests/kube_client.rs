@@ -777,6 +777,135 @@ async fn kubesphere_kinds_are_checked_by_schema_then_by_their_rules() {
     ts.stop().await;
 }
 
+/// Aggregated discovery (one request for `/apis`, one for `/api`) says
+/// what the per-group-version documents say, as kube-rs reads each.
+#[tokio::test]
+async fn aggregated_discovery_matches_the_per_group_documents() {
+    let ts = TestServer::start().await;
+    let summary = |d: &kube::Discovery| -> Vec<String> {
+        let mut out = Vec::new();
+        for g in d.groups() {
+            let versions: Vec<&str> = g.versions().collect();
+            out.push(format!(
+                "{:?} {versions:?} preferred {:?}",
+                g.name(),
+                g.preferred_version()
+            ));
+            for v in versions {
+                for (ar, caps) in g.versioned_resources(v) {
+                    let subresources: Vec<String> = caps
+                        .subresources
+                        .iter()
+                        .map(|(s, c)| format!("{} {:?} {:?}", s.plural, c.scope, c.operations))
+                        .collect();
+                    out.push(format!(
+                        "  {ar:?} {:?} {:?} {subresources:?}",
+                        caps.scope, caps.operations
+                    ));
+                }
+            }
+        }
+        out.sort();
+        out
+    };
+    let legacy = kube::Discovery::new(ts.client.clone()).run().await.unwrap();
+    let aggregated = kube::Discovery::new(ts.client.clone())
+        .run_aggregated()
+        .await
+        .unwrap();
+    let (legacy, aggregated) = (summary(&legacy), summary(&aggregated));
+    assert_eq!(aggregated, legacy);
+    for expected in [
+        "\"iam.kubesphere.io\"",
+        "kind: \"ConfigMap\"",
+        "plural: \"workspacetemplates\"",
+        "status",
+    ] {
+        assert!(
+            aggregated.iter().any(|l| l.contains(expected)),
+            "{expected} missing: {aggregated:#?}"
+        );
+    }
+    ts.stop().await;
+}
+
+/// The media type is negotiated: kubectl 1.27-1.29 ask for `v2beta1`,
+/// later ones for `v2`, and plain JSON still gets the classic document.
+#[tokio::test]
+async fn aggregated_discovery_is_negotiated() {
+    let ts = TestServer::start().await;
+    let get = |path: &'static str, accept: &'static str| {
+        let client = ts.client.clone();
+        async move {
+            let req = http::Request::get(path)
+                .header("accept", accept)
+                .body(Vec::new())
+                .unwrap();
+            let resp = client
+                .send(req.map(kube::client::Body::from))
+                .await
+                .unwrap();
+            let headers = resp.headers().clone();
+            let bytes = http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            (headers, body)
+        }
+    };
+    for (version, accept) in [
+        (
+            "v2",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
+        ),
+        (
+            "v2beta1",
+            "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
+        ),
+    ] {
+        for path in ["/api", "/apis", "/apis/"] {
+            let (headers, body) = get(path, accept).await;
+            assert_eq!(
+                headers["content-type"],
+                format!(
+                    "application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"
+                )
+                .as_str()
+            );
+            assert_eq!(headers["vary"], "Accept");
+            assert_eq!(body["kind"], "APIGroupDiscoveryList");
+            assert_eq!(body["apiVersion"], format!("apidiscovery.k8s.io/{version}"));
+            let names: Vec<&str> = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["metadata"]["name"].as_str().unwrap_or(""))
+                .collect();
+            if path == "/api" {
+                assert_eq!(names, [""]);
+            } else {
+                assert!(
+                    names.contains(&"tenant.kubesphere.io") && !names.contains(&""),
+                    "{names:?}"
+                );
+            }
+        }
+    }
+    let (headers, body) = get("/apis", "application/json").await;
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(body["kind"], "APIGroupList");
+    // Elsewhere the discovery media type is not a candidate.
+    let (headers, body) = get(
+        "/api/v1/namespaces",
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+    )
+    .await;
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(body["kind"], "NamespaceList");
+    ts.stop().await;
+}
+
 /// Sends a raw request; returns the status and body.
 #[allow(clippy::unwrap_used)]
 async fn raw(

@@ -46,6 +46,10 @@ pub(super) fn serve(app: &Arc<App>, path: &str, format: &Format) -> ApiResult<Re
         return openapi_bytes(app, OpenApiDoc::V3(gv.to_owned()));
     }
     let view = app.registry.view();
+    if let Format::Discovery { version } = format {
+        // Negotiated only for `/api` and `/apis`.
+        return Ok(aggregated(&view, path == "/api", version));
+    }
     let body = match path {
         "/" => json!({"paths": root_paths(&view)}),
         "/api" => json!({
@@ -90,7 +94,86 @@ pub(super) fn serve(app: &Arc<App>, path: &str, format: &Format) -> ApiResult<Re
             }
         }
     };
-    Ok(negotiate::respond(StatusCode::OK, format, &body))
+    let mut response = negotiate::respond(StatusCode::OK, format, &body);
+    if matches!(path, "/api" | "/apis") {
+        // The same URL also serves aggregated discovery.
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Accept"));
+    }
+    Ok(response)
+}
+
+/// Aggregated discovery (`apidiscovery.k8s.io`, `v2` or `v2beta1`: the same
+/// shape): every group of `/apis`, or the core group for `/api`, with all
+/// its versions (preferred first) and their resources, in one document.
+fn aggregated(view: &RegistryView, core: bool, version: &str) -> Response {
+    let items: Vec<Value> = view
+        .groups()
+        .iter()
+        .filter(|(group, _)| group.is_empty() == core)
+        .map(|(group, versions)| {
+            let versions: Vec<Value> = versions
+                .iter()
+                .map(|v| {
+                    let resources: Vec<Value> = view
+                        .group_version(group, v)
+                        .map(|def| resource_discovery(def))
+                        .collect();
+                    json!({"version": v, "resources": resources, "freshness": "Current"})
+                })
+                .collect();
+            // The core group's name is empty, which leaves no name at all.
+            let metadata = if group.is_empty() {
+                json!({})
+            } else {
+                json!({"name": group})
+            };
+            json!({"metadata": metadata, "versions": versions})
+        })
+        .collect();
+    let body = json!({
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": format!("apidiscovery.k8s.io/{version}"),
+        "metadata": {},
+        "items": items,
+    });
+    let mut response = super::json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    );
+    let content_type =
+        format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList");
+    if let Ok(value) = HeaderValue::from_str(&content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+/// One resource of [`aggregated`] discovery, with its status subresource.
+fn resource_discovery(def: &ResourceDef) -> Value {
+    let kind = json!({"group": def.group, "version": def.version, "kind": def.kind});
+    let mut entry = json!({
+        "resource": def.plural,
+        "responseKind": kind,
+        "scope": if def.namespaced { "Namespaced" } else { "Cluster" },
+        "singularResource": def.singular,
+        "verbs": RESOURCE_VERBS,
+    });
+    if !def.short_names.is_empty() {
+        entry["shortNames"] = json!(def.short_names);
+    }
+    if !def.categories.is_empty() {
+        entry["categories"] = json!(def.categories);
+    }
+    if def.status {
+        entry["subresources"] =
+            json!([{"subresource": "status", "responseKind": kind, "verbs": STATUS_VERBS}]);
+    }
+    entry
 }
 
 fn health(app: &App, path: &str) -> Response {

@@ -108,7 +108,9 @@ async fn dispatch(app: &Arc<App>, request: Request) -> ApiResult<Response> {
         // kubectl 1.27/1.28 read OpenAPI v2 only in protobuf.
         return discovery::openapi_v2_protobuf(app);
     }
-    let format = negotiate::format(&parts.headers, &params)?;
+    let path = parts.uri.path();
+    let discovery_root = matches!(path.strip_suffix('/').unwrap_or(path), "/api" | "/apis");
+    let format = negotiate::format(&parts.headers, &params, discovery_root)?;
 
     if !info.is_resource_request {
         if parts.method != Method::GET && parts.method != Method::HEAD {

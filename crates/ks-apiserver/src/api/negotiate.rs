@@ -1,5 +1,7 @@
-//! Content negotiation: JSON, YAML, or a server-side printed Table
-//! (`application/json;as=Table;v=v1;g=meta.k8s.io`, which kubectl asks for).
+//! Content negotiation: JSON, YAML, a server-side printed Table
+//! (`application/json;as=Table;v=v1;g=meta.k8s.io`, which kubectl asks for),
+//! or, for `/api` and `/apis`, aggregated discovery
+//! (`application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`).
 
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -22,6 +24,12 @@ pub(crate) enum Format {
         /// `includeObject`: `None`, `Metadata` (default) or `Object`.
         include: IncludeObject,
     },
+    /// An apidiscovery.k8s.io APIGroupDiscoveryList (`v2` or `v2beta1`),
+    /// only ever chosen for `/api` and `/apis`.
+    Discovery {
+        /// `v2` or `v2beta1`.
+        version: &'static str,
+    },
 }
 
 /// Which object a Table row carries.
@@ -35,9 +43,16 @@ pub(crate) enum IncludeObject {
     Object,
 }
 
-/// Picks the response format from `Accept`. Protobuf-only clients get 406,
-/// as from a server that does not speak protobuf.
-pub(crate) fn format(headers: &HeaderMap, params: &Params) -> ApiResult<Format> {
+/// Picks the response format from `Accept`, taking the first media type
+/// this server can produce. Protobuf-only clients get 406, as from a server
+/// that does not speak protobuf. Aggregated discovery is a candidate only
+/// when `discovery_root` (the path is `/api` or `/apis`); elsewhere it is
+/// skipped like any other conversion this server does not offer.
+pub(crate) fn format(
+    headers: &HeaderMap,
+    params: &Params,
+    discovery_root: bool,
+) -> ApiResult<Format> {
     let accept = match headers.get(header::ACCEPT).map(|v| v.to_str()) {
         None => return Ok(Format::Json),
         Some(Ok(s)) if s.trim().is_empty() => return Ok(Format::Json),
@@ -78,6 +93,16 @@ pub(crate) fn format(headers: &HeaderMap, params: &Params) -> ApiResult<Format> 
                 };
                 let version = if version == "v1" { "v1" } else { "v1beta1" };
                 return Ok(Format::Table { version, include });
+            }
+            continue;
+        }
+        if as_ == "APIGroupDiscoveryList" {
+            if discovery_root && json_like && group == "apidiscovery.k8s.io" {
+                match version {
+                    "v2" => return Ok(Format::Discovery { version: "v2" }),
+                    "v2beta1" => return Ok(Format::Discovery { version: "v2beta1" }),
+                    _ => {}
+                }
             }
             continue;
         }
@@ -136,9 +161,58 @@ mod tests {
     use super::*;
 
     fn fmt(accept: &str) -> ApiResult<Format> {
+        fmt_at(accept, false)
+    }
+
+    fn fmt_at(accept: &str, discovery_root: bool) -> ApiResult<Format> {
         let mut h = HeaderMap::new();
         h.insert(header::ACCEPT, HeaderValue::from_str(accept).unwrap());
-        format(&h, &Params::default())
+        format(&h, &Params::default(), discovery_root)
+    }
+
+    /// What kubectl 1.30+ (v2 first) and 1.27-1.29 (v2beta1 only) send.
+    const KUBECTL_V2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+    const KUBECTL_V2BETA1: &str = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+
+    #[test]
+    fn aggregated_discovery_only_at_the_discovery_roots() {
+        assert_eq!(
+            fmt_at(KUBECTL_V2, true).unwrap(),
+            Format::Discovery { version: "v2" }
+        );
+        assert_eq!(
+            fmt_at(KUBECTL_V2BETA1, true).unwrap(),
+            Format::Discovery { version: "v2beta1" }
+        );
+        // Elsewhere the same header means plain JSON.
+        assert_eq!(fmt_at(KUBECTL_V2, false).unwrap(), Format::Json);
+        // The client's order decides; unknown versions and groups are skipped.
+        assert_eq!(
+            fmt_at(
+                "application/json,application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                true
+            )
+            .unwrap(),
+            Format::Json
+        );
+        assert_eq!(
+            fmt_at(
+                "application/json;g=apidiscovery.k8s.io;v=v3;as=APIGroupDiscoveryList,application/json;g=example.com;v=v2;as=APIGroupDiscoveryList,application/yaml",
+                true
+            )
+            .unwrap(),
+            Format::Yaml
+        );
+        // Protobuf discovery is not served.
+        assert_eq!(
+            fmt_at(
+                "application/vnd.kubernetes.protobuf;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                true
+            )
+            .unwrap_err()
+            .code,
+            406
+        );
     }
 
     #[test]

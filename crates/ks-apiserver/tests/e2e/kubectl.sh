@@ -228,8 +228,19 @@ raw_endpoints() {
     fi
 }
 
+# The URL paths a kubectl run requested, sorted and on one line, read from
+# its -v=6 log (both the 1.27 and the 1.30+ log formats carry the URL).
+requested_paths() { # LOG
+    grep -oE 'https://[^ "?]+' <<<"$1" | sed -E 's#^https://[^/]+##' | sort -u | tr '\n' ' '
+}
+
 api_resources() {
     local out
+    # A cold cache: discovery is two aggregated documents, /api and /apis,
+    # with no per-group-version request.
+    out=$(timeout 30 "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" --cache-dir "$TMP/cache-cold" \
+        api-resources -o name -v=6 2>&1 >/dev/null) || fail "api-resources -v=6: $out"
+    expect_eq "$(requested_paths "$out")" "/api /apis " "api-resources (cold cache): requests"
     out=$(k api-resources -o name)
     for name in users.iam.kubesphere.io configmaps workspacetemplates.tenant.kubesphere.io \
         roles.rbac.authorization.k8s.io; do
@@ -622,6 +633,8 @@ other_kubectls() {
         ran=1
         say "    -- $kc ($("$kc" version --client 2>/dev/null | head -n 1))"
         kv() { timeout 30 "$kc" --kubeconfig "$KUBECONFIG_FILE" --cache-dir "$TMP/cache-$(basename "$kc")" "$@"; }
+        out=$(kv api-resources -o name -v=6 2>&1 >/dev/null) || fail "$kc api-resources -v=6: $out"
+        expect_eq "$(requested_paths "$out")" "/api /apis " "$kc api-resources (cold cache): requests"
         out=$(kv get ns)
         [[ $(row "$out" default) == "default Active "* ]] || fail "$kc get ns: no row 'default Active ...' in:
 $out"
