@@ -459,8 +459,11 @@ waits() {
 }
 
 watch() {
-    local out pid events=()
-    k get --help | grep -q -- '--output-watch-events' && events=(--output-watch-events)
+    local out pid help events=()
+    # Captured, not piped into `grep -q`: under pipefail an early grep exit
+    # can fail the pipeline with SIGPIPE.
+    help=$(k get --help)
+    [[ $help == *--output-watch-events* ]] && events=(--output-watch-events)
     timeout 20 "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" --cache-dir "$TMP/cache" \
         get cm -n "$NS" --watch "${events[@]}" >"$TMP/watch.out" 2>&1 &
     pid=$!
