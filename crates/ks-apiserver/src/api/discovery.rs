@@ -163,12 +163,7 @@ fn resource_discovery(def: &ResourceDef) -> Value {
         "singularResource": def.singular,
         "verbs": RESOURCE_VERBS,
     });
-    if !def.short_names.is_empty() {
-        entry["shortNames"] = json!(def.short_names);
-    }
-    if !def.categories.is_empty() {
-        entry["categories"] = json!(def.categories);
-    }
+    add_names(&mut entry, def);
     if def.status {
         entry["subresources"] =
             json!([{"subresource": "status", "responseKind": kind, "verbs": STATUS_VERBS}]);
@@ -225,6 +220,17 @@ fn api_group(group: &str, versions: &[String]) -> Value {
     json!({"name": group, "versions": list, "preferredVersion": preferred})
 }
 
+/// The short names and categories of `def`, when it has any: the same
+/// fields in the classic and the aggregated documents.
+fn add_names(entry: &mut Value, def: &ResourceDef) {
+    if !def.short_names.is_empty() {
+        entry["shortNames"] = json!(def.short_names);
+    }
+    if !def.categories.is_empty() {
+        entry["categories"] = json!(def.categories);
+    }
+}
+
 fn resource_entry(def: &ResourceDef) -> Value {
     let mut entry = json!({
         "name": def.plural,
@@ -233,12 +239,7 @@ fn resource_entry(def: &ResourceDef) -> Value {
         "kind": def.kind,
         "verbs": RESOURCE_VERBS,
     });
-    if !def.short_names.is_empty() {
-        entry["shortNames"] = json!(def.short_names);
-    }
-    if !def.categories.is_empty() {
-        entry["categories"] = json!(def.categories);
-    }
+    add_names(&mut entry, def);
     entry
 }
 
