@@ -6,9 +6,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::create_internal;
-use crate::app::App;
-use crate::error::{ApiError, ApiResult};
+use ks_kube_api::App;
+use ks_kube_api::api::create_internal;
+use ks_kube_api::error::{ApiError, ApiResult};
 
 /// Namespaces every server has.
 pub(crate) const NAMESPACES: [&str; 3] = ["default", "kube-system", "kubesphere-system"];
@@ -20,12 +20,12 @@ fn to_value<T: Serialize>(obj: &T) -> ApiResult<Value> {
 
 /// Creates whatever of the bootstrap content is missing.
 pub(crate) async fn bootstrap(app: &App) -> ApiResult<()> {
-    crate::crd::load_crds(app).await?;
+    ks_kube_api::crd::load_crds(app).await?;
     let mut created = 0usize;
     for crd in ks_types::crd::crds() {
         created += usize::from(create_internal(app, to_value(&crd)?).await?);
     }
-    crate::crd::load_crds(app).await?;
+    ks_kube_api::crd::load_crds(app).await?;
     for ns in NAMESPACES {
         let obj =
             serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});

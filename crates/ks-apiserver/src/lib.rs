@@ -1,14 +1,12 @@
-//! ks-apiserver: a Kubernetes-compatible API server over an embedded,
-//! durable store.
+//! ks-apiserver: KubeSphere's API server.
 //!
-//! kubectl, kube-rs and client-go work against it unchanged: it serves
-//! discovery, OpenAPI v3, and get, list (paged, with selectors and
-//! server-side printed tables), watch (with bookmarks and 410 Expired),
-//! create, update with optimistic concurrency, JSON, merge and strategic
-//! merge patch, delete with finalizers and garbage collection, and
-//! deletecollection, for the core and RBAC kinds it compiles in and for
-//! every CustomResourceDefinition stored in it (KubeSphere's own kinds are
-//! served that way, from the CRDs bootstrap installs).
+//! It composes the parts: the embedded Kubernetes-compatible API
+//! ([`ks_kube_api`]) over a durable store (ks-store), KubeSphere's own
+//! admission plugins ([`admission`]), the bootstrap content (KubeSphere's
+//! CRDs, namespaces and built-in roles), TLS with a generated CA, and the
+//! kubeconfig kubectl uses. The filter chain (authentication,
+//! authorization, audit) and KubeSphere's APIs under `/kapis` come next,
+//! in front of the same router.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ks_apiserver::StartError> {
@@ -20,43 +18,36 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layout: [`server`] runs the listener and the store; `api` answers
-//! requests (parsed with ks-request-info); `admission` decodes, defaults
-//! and validates objects per kind; [`resources`] is the registry of served
-//! resources, fed by [`crd`]; `gc` completes deletions (owner
-//! references, finalizers, namespaces); [`patch`] implements the patch
-//! formats; `openapi` builds the OpenAPI documents.
+//! Layout: [`server`] runs the listener, the store and the controllers;
+//! [`tls`] makes the certificates and the kubeconfig; [`admission`] holds
+//! the plugins KubeSphere adds to the Kubernetes admission chain;
+//! `bootstrap` creates what a new server needs.
 
-// `ApiError` (a Kubernetes Status) is returned on the cold path only; its
-// size does not matter there, and boxing it would clutter every handler.
+// `ApiError` (a Kubernetes Status) is returned on the cold path only.
 #![allow(clippy::result_large_err)]
 
-mod admission;
-pub mod api;
-pub mod app;
+pub mod admission;
 mod bootstrap;
-pub mod crd;
-pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
-mod gc;
-pub mod object;
-mod openapi;
-pub mod patch;
-mod protobuf;
-pub mod resources;
-mod schema;
 pub mod server;
 pub mod tls;
 
 use std::sync::Arc;
 
-pub use app::App;
-pub use error::ApiError;
+pub use ks_kube_api::{self as kube_api, ApiError, App};
 pub use server::{Config, RunningServer, StartError, default_data_dir, start};
 
-/// The HTTP router: every request goes through one handler that parses
-/// the path with ks-request-info and dispatches.
+/// The shared state of a KubeSphere server over `store`: the built-in
+/// kinds, and Kubernetes' admission chain followed by KubeSphere's
+/// plugins.
+pub fn app(store: Arc<dyn ks_store::Storage>) -> Arc<App> {
+    App::builder(store)
+        .admission_plugin(Arc::new(admission::KubeSphereTypes))
+        .build()
+}
+
+/// The HTTP router of a KubeSphere server.
 pub fn router(app: Arc<App>) -> axum::Router {
-    axum::Router::new().fallback(api::handle).with_state(app)
+    ks_kube_api::router(app)
 }

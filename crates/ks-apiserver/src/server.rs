@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::App;
+use ks_kube_api::App;
 
 /// How the server runs.
 #[derive(Clone, Debug)]
@@ -145,7 +145,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         Store::open(&data_dir.join("store.db"), config.store.clone())?
     };
     let storage: Arc<dyn Storage> = Arc::new(store.clone());
-    let app = App::new(storage);
+    let app = crate::app(storage);
     crate::bootstrap::bootstrap(&app)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
@@ -195,7 +195,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         stop_rx,
         config.shutdown_grace,
     ));
-    let controllers = crate::gc::spawn(Arc::clone(&app));
+    let controllers = ks_kube_api::spawn_controllers(Arc::clone(&app));
     tracing::info!(%url, kubeconfig = %kubeconfig.display(), data_dir = %data_dir.display(), in_memory = config.in_memory, "ks-apiserver is serving");
     Ok(RunningServer {
         app,

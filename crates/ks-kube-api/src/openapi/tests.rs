@@ -10,7 +10,7 @@ use super::components::{self, Gvk, V3_REF_PREFIX};
 use super::paths;
 use super::render;
 use super::*;
-use crate::resources::{Origin, Registry, ResourceDef};
+use crate::resources::{Registry, ResourceDef};
 
 fn custom_def(
     group: &str,
@@ -33,7 +33,12 @@ fn custom_def(
         status: true,
         columns: Vec::new(),
         schema: schema.map(Arc::new),
-        origin: Origin::Crd(format!("{plural}.{group}")),
+        strategy: std::sync::Arc::new(crate::kinds::custom::CustomResource {
+            names: crate::kinds::Names::new(group, version, kind, &plural).with_status(),
+            schema: None,
+            columns: Vec::new(),
+        }),
+        crd: Some(format!("{plural}.{group}")),
         storage: true,
     }
 }
@@ -654,7 +659,7 @@ fn patch_content_types_offer_strategic_merge_only_for_builtins() {
             let smp = content
                 .get("application/strategic-merge-patch+json")
                 .is_some();
-            assert_eq!(smp, def.builtin().is_some(), "{path}");
+            assert_eq!(smp, def.crd.is_none(), "{path}");
         }
     }
 }
@@ -736,8 +741,9 @@ fn builtin_schemas_read_like_kubernetes() {
 
 #[test]
 fn builtin_schema_is_self_contained() {
-    for kind in BuiltinKind::ALL {
-        let schema = builtin_schema(kind);
+    for strategy in crate::kinds::builtins() {
+        let kind = strategy.names().kind;
+        let schema = builtin_schema(&strategy.names().group, &kind).unwrap();
         assert_eq!(schema["type"], "object", "{kind:?}");
         let mut refs = Vec::new();
         all_refs(&schema, &mut refs);
@@ -748,7 +754,7 @@ fn builtin_schema_is_self_contained() {
         );
         assert!(schema["properties"]["metadata"]["description"].is_string());
     }
-    let cm = builtin_schema(BuiltinKind::ConfigMap);
+    let cm = builtin_schema("", "ConfigMap").unwrap();
     assert_eq!(
         cm["properties"]["data"]["additionalProperties"]["type"],
         "string"
@@ -759,7 +765,7 @@ fn builtin_schema_is_self_contained() {
         (&json!("string"), &json!("date-time"))
     );
     // JSONSchemaProps contains itself: cut one level down.
-    let crd = builtin_schema(BuiltinKind::CustomResourceDefinition);
+    let crd = builtin_schema("apiextensions.k8s.io", "CustomResourceDefinition").unwrap();
     let props = &crd["properties"]["spec"]["properties"]["versions"]["items"]["properties"]["schema"]
         ["properties"]["openAPIV3Schema"];
     assert!(props["properties"]["type"].is_object());

@@ -5,7 +5,6 @@ mod discovery;
 mod negotiate;
 pub(crate) mod params;
 mod read;
-pub(crate) mod table;
 mod watch;
 pub(crate) mod write;
 
@@ -20,9 +19,10 @@ use serde_json::Value;
 
 use crate::app::{App, MAX_BODY_BYTES};
 use crate::error::{ApiError, ApiResult, GroupResource};
-use crate::resources::ResourceDef;
+use crate::resources::{RegistryView, ResourceDef};
+use crate::user::UserInfo;
 
-pub(crate) use negotiate::Format;
+pub(crate) use negotiate::{Format, IncludeObject};
 pub(crate) use params::Params;
 
 /// The axum handler every request goes through.
@@ -74,6 +74,8 @@ pub(crate) struct Target<'a> {
     pub(crate) namespace: &'a str,
     pub(crate) name: &'a str,
     pub(crate) subresource: &'a str,
+    /// Who is asking (from the request's [`UserInfo`] extension).
+    pub(crate) user: &'a UserInfo,
 }
 
 impl Target<'_> {
@@ -86,7 +88,8 @@ impl Target<'_> {
 }
 
 async fn dispatch(app: &Arc<App>, request: Request) -> ApiResult<Response> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    let user = parts.extensions.remove::<UserInfo>().unwrap_or_default();
     let info = match app.resolver.parse_uri(&parts.method, &parts.uri) {
         Ok(info) => info,
         Err(failure) => {
@@ -141,9 +144,10 @@ async fn dispatch(app: &Arc<App>, request: Request) -> ApiResult<Response> {
     else {
         return Err(ApiError::no_route());
     };
-    // Kubernetes reports a namespace's own name as the request namespace
-    // (`/api/v1/namespaces/foo`); the object itself is cluster-scoped.
-    let namespace: &str = if def.builtin() == Some(crate::resources::BuiltinKind::Namespace) {
+    // Kubernetes' request info reports a namespace's own name as the
+    // request namespace (`/api/v1/namespaces/foo`, a grammar rule of the
+    // path); the object itself is cluster-scoped.
+    let namespace: &str = if def.is("", "namespaces") {
         ""
     } else {
         &info.namespace
@@ -153,6 +157,7 @@ async fn dispatch(app: &Arc<App>, request: Request) -> ApiResult<Response> {
         namespace,
         name: &info.name,
         subresource: &info.subresource,
+        user: &user,
     };
     check_scope(&target, &info)?;
 
@@ -235,8 +240,14 @@ fn too_large() -> ApiError {
     ))
 }
 
-/// Decodes a JSON (or YAML) request body into an object.
-pub(crate) fn decode_body(body: &[u8], content_type: &str) -> ApiResult<Value> {
+/// Decodes a JSON, YAML or (for kinds that have a protobuf message)
+/// Kubernetes protobuf request body into an object; `view` names the
+/// kinds a protobuf body may be.
+pub(crate) fn decode_body(
+    body: &[u8],
+    content_type: &str,
+    view: &RegistryView,
+) -> ApiResult<Value> {
     let media = content_type
         .split(';')
         .next()
@@ -245,7 +256,10 @@ pub(crate) fn decode_body(body: &[u8], content_type: &str) -> ApiResult<Value> {
         .to_ascii_lowercase();
     let value: Value = match media.as_str() {
         _ if crate::protobuf::is_protobuf(&media) => {
-            crate::protobuf::decode_object(body).map_err(ApiError::bad_request)?
+            crate::protobuf::decode_object(body, &|api_version: &str, kind: &str| {
+                view.by_api_version_kind(api_version, kind).map(|d| Arc::clone(&d.strategy))
+            })
+            .map_err(ApiError::bad_request)?
         }
         "application/yaml" | "application/x-yaml" | "text/yaml" => serde_norway::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("the body of the request was in an unknown format: {e}")))?,
@@ -267,7 +281,7 @@ pub(crate) fn decode_body(body: &[u8], content_type: &str) -> ApiResult<Value> {
 
 /// Creates an object from inside the server (bootstrap, controllers).
 /// Returns false when it already exists.
-pub(crate) async fn create_internal(app: &App, obj: Value) -> ApiResult<bool> {
+pub async fn create_internal(app: &App, obj: Value) -> ApiResult<bool> {
     let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
@@ -287,16 +301,18 @@ pub(crate) async fn create_internal(app: &App, obj: Value) -> ApiResult<bool> {
         .store
         .get(&def.key(&namespace, &name))
         .await
-        .map_err(read::store_error)?
+        .map_err(ApiError::from)?
         .is_some()
     {
         return Ok(false);
     }
+    let user = UserInfo::default();
     let target = Target {
         def,
         namespace: &namespace,
         name: "",
         subresource: "",
+        user: &user,
     };
     match write::create_object(app, &target, &Format::Json, &Params::default(), obj).await {
         Ok(_) => Ok(true),

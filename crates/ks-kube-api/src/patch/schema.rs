@@ -55,6 +55,11 @@ pub struct StrategicSchema {
 }
 
 impl StrategicSchema {
+    /// The schema of `kind` in `group` whose top-level object is `root`.
+    pub const fn new(group: &'static str, kind: &'static str, root: Shape) -> Self {
+        StrategicSchema { group, kind, root }
+    }
+
     /// The API group of the kind (`""` for the core group).
     pub fn group(&self) -> &'static str {
         self.group
@@ -66,7 +71,7 @@ impl StrategicSchema {
     }
 
     /// The shape of the kind's top-level object.
-    pub(super) fn root(&self) -> Shape {
+    pub(crate) fn root(&self) -> Shape {
         self.root
     }
 }
@@ -76,19 +81,19 @@ impl StrategicSchema {
 /// answers a strategic merge patch with 415 UnsupportedMediaType, as
 /// Kubernetes does.
 ///
-/// Known: core/v1 Namespace, Secret, ConfigMap, ServiceAccount;
-/// rbac.authorization.k8s.io/v1 Role, ClusterRole, RoleBinding,
-/// ClusterRoleBinding; apiextensions.k8s.io/v1 CustomResourceDefinition.
+/// Each built-in kind declares its schema in its strategy
+/// ([`crate::kinds::Strategy::strategic_merge`]); this looks it up among
+/// [`crate::kinds::builtins`].
 pub fn strategic_schema(group: &str, kind: &str) -> Option<&'static StrategicSchema> {
-    SCHEMAS
+    crate::kinds::builtins()
         .iter()
-        .copied()
+        .filter_map(|strategy| strategy.strategic_merge())
         .find(|schema| schema.group == group && schema.kind == kind)
 }
 
 /// What the schema knows about an object: the fields that carry a strategy.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Shape {
+pub enum Shape {
     /// Nothing known: objects merge, lists are replaced.
     Free,
     /// A Go struct; fields not listed behave as in [`Shape::Free`].
@@ -98,13 +103,13 @@ pub(super) enum Shape {
 impl Shape {
     /// The strategy of field `name` and the shape of its value (of each item,
     /// for a list).
-    pub(super) fn field(self, name: &str) -> (Strategy, Shape) {
+    pub(crate) fn field(self, name: &str) -> (PatchStrategy, Shape) {
         match self {
-            Shape::Free => (Strategy::Default, Shape::Free),
+            Shape::Free => (PatchStrategy::Default, Shape::Free),
             Shape::Struct(fields) => fields
                 .iter()
                 .find(|field| field.name == name)
-                .map_or((Strategy::Default, Shape::Free), |field| {
+                .map_or((PatchStrategy::Default, Shape::Free), |field| {
                     (field.strategy, field.shape)
                 }),
         }
@@ -113,18 +118,18 @@ impl Shape {
 
 /// One struct field with its tags.
 #[derive(Debug)]
-pub(super) struct Field {
+pub struct Field {
     /// The JSON name.
     name: &'static str,
     /// Its `patchStrategy` / `patchMergeKey`.
-    strategy: Strategy,
+    strategy: PatchStrategy,
     /// The shape of its value, or of each item of a list.
     shape: Shape,
 }
 
 /// A field's `patchStrategy` and `patchMergeKey` tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Strategy {
+pub enum PatchStrategy {
     /// No tag: objects merge, lists are replaced.
     Default,
     /// `patchStrategy:"merge"` without a merge key: a list of scalars merged
@@ -135,7 +140,9 @@ pub(super) enum Strategy {
     MergeByKey(&'static str),
 }
 
-const fn field(name: &'static str, strategy: Strategy, shape: Shape) -> Field {
+/// A field `name` of a Go struct with its patch tags and the shape of its
+/// value.
+pub const fn field(name: &'static str, strategy: PatchStrategy, shape: Shape) -> Field {
     Field {
         name,
         strategy,
@@ -146,112 +153,14 @@ const fn field(name: &'static str, strategy: Strategy, shape: Shape) -> Field {
 /// metav1.ObjectMeta: `finalizers` (patchStrategy merge) and
 /// `ownerReferences` (patchStrategy merge, patchMergeKey uid); `labels` and
 /// `annotations` are maps, `managedFields` has no strategy.
-const OBJECT_META: Shape = Shape::Struct(&[
-    field("finalizers", Strategy::Merge, Shape::Free),
-    field("ownerReferences", Strategy::MergeByKey("uid"), Shape::Free),
+pub const OBJECT_META: Shape = Shape::Struct(&[
+    field("finalizers", PatchStrategy::Merge, Shape::Free),
+    field(
+        "ownerReferences",
+        PatchStrategy::MergeByKey("uid"),
+        Shape::Free,
+    ),
 ]);
 
-const METADATA: Field = field("metadata", Strategy::Default, OBJECT_META);
-
-/// core/v1 Namespace: `spec.finalizers` has no strategy (replaced);
-/// `status.conditions` merges by `type`.
-static NAMESPACE: StrategicSchema = StrategicSchema {
-    group: "",
-    kind: "Namespace",
-    root: Shape::Struct(&[
-        METADATA,
-        field(
-            "spec",
-            Strategy::Default,
-            Shape::Struct(&[field("finalizers", Strategy::Default, Shape::Free)]),
-        ),
-        field(
-            "status",
-            Strategy::Default,
-            Shape::Struct(&[field(
-                "conditions",
-                Strategy::MergeByKey("type"),
-                Shape::Free,
-            )]),
-        ),
-    ]),
-};
-
-/// core/v1 Secret: `data` and `stringData` are maps.
-static SECRET: StrategicSchema = StrategicSchema {
-    group: "",
-    kind: "Secret",
-    root: Shape::Struct(&[METADATA]),
-};
-
-/// core/v1 ConfigMap: `data` and `binaryData` are maps.
-static CONFIG_MAP: StrategicSchema = StrategicSchema {
-    group: "",
-    kind: "ConfigMap",
-    root: Shape::Struct(&[METADATA]),
-};
-
-/// core/v1 ServiceAccount: `secrets` merges by `name`; `imagePullSecrets`
-/// has no strategy (replaced).
-static SERVICE_ACCOUNT: StrategicSchema = StrategicSchema {
-    group: "",
-    kind: "ServiceAccount",
-    root: Shape::Struct(&[
-        METADATA,
-        field("secrets", Strategy::MergeByKey("name"), Shape::Free),
-        field("imagePullSecrets", Strategy::Default, Shape::Free),
-    ]),
-};
-
-const RBAC: &str = "rbac.authorization.k8s.io";
-
-/// rbac/v1 Role: `rules` has no strategy (replaced wholesale).
-static ROLE: StrategicSchema = StrategicSchema {
-    group: RBAC,
-    kind: "Role",
-    root: Shape::Struct(&[METADATA, field("rules", Strategy::Default, Shape::Free)]),
-};
-
-/// rbac/v1 ClusterRole: `rules` and `aggregationRule.clusterRoleSelectors`
-/// have no strategy (replaced wholesale).
-static CLUSTER_ROLE: StrategicSchema = StrategicSchema {
-    group: RBAC,
-    kind: "ClusterRole",
-    root: Shape::Struct(&[METADATA, field("rules", Strategy::Default, Shape::Free)]),
-};
-
-/// rbac/v1 RoleBinding: `subjects` has no strategy (replaced wholesale).
-static ROLE_BINDING: StrategicSchema = StrategicSchema {
-    group: RBAC,
-    kind: "RoleBinding",
-    root: Shape::Struct(&[METADATA, field("subjects", Strategy::Default, Shape::Free)]),
-};
-
-/// rbac/v1 ClusterRoleBinding: `subjects` has no strategy (replaced
-/// wholesale).
-static CLUSTER_ROLE_BINDING: StrategicSchema = StrategicSchema {
-    group: RBAC,
-    kind: "ClusterRoleBinding",
-    root: Shape::Struct(&[METADATA, field("subjects", Strategy::Default, Shape::Free)]),
-};
-
-/// apiextensions/v1 CustomResourceDefinition: none of its lists
-/// (`spec.versions`, `spec.names.shortNames`, `status.conditions`,
-/// `status.storedVersions`, ...) has a patch strategy, so all are replaced.
-static CUSTOM_RESOURCE_DEFINITION: StrategicSchema = StrategicSchema {
-    group: "apiextensions.k8s.io",
-    kind: "CustomResourceDefinition",
-    root: Shape::Struct(&[METADATA]),
-};
-
-static SCHEMAS: [&StrategicSchema; 9] = [
-    &NAMESPACE,
-    &SECRET,
-    &CONFIG_MAP,
-    &SERVICE_ACCOUNT,
-    &ROLE,
-    &CLUSTER_ROLE,
-    &ROLE_BINDING,
-    &CLUSTER_ROLE_BINDING,
-    &CUSTOM_RESOURCE_DEFINITION,
-];
+/// The `metadata` field every kind has.
+pub const METADATA: Field = field("metadata", PatchStrategy::Default, OBJECT_META);

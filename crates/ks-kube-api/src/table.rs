@@ -4,16 +4,12 @@
 
 use serde_json::{Map, Value, json};
 
-use super::negotiate::IncludeObject;
+use crate::api::IncludeObject;
 use crate::object::{age_seconds, human_duration, meta_str};
-use crate::resources::{BuiltinKind, Column, ResourceDef};
+use crate::resources::{Column, ResourceDef};
 
 const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
 const AGE_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
-
-fn column_def(name: &str, type_: &str, format: &str, description: &str, priority: i32) -> Value {
-    json!({"name": name, "type": type_, "format": format, "description": description, "priority": priority})
-}
 
 /// Builds a Table of `objects`. `with_columns` is false for watch events
 /// after the first, which carry rows only, as kube-apiserver sends them.
@@ -66,133 +62,97 @@ pub(crate) fn table(
     table
 }
 
-/// A column and how to compute its cell.
-struct TableColumn {
-    definition: Value,
-    cell: Cell,
+/// A table column and how to compute its cell.
+#[derive(Clone, Debug)]
+pub struct TableColumn {
+    /// The `columnDefinitions` entry.
+    pub definition: Value,
+    /// How the cell is computed from the object.
+    pub cell: Cell,
 }
 
-enum Cell {
+/// How a cell is computed from an object.
+#[derive(Clone, Debug)]
+pub enum Cell {
+    /// `metadata.name`.
     Name,
+    /// Time since `metadata.creationTimestamp`, as kubectl prints it.
     Age,
+    /// `metadata.creationTimestamp` as is.
     CreatedAt,
+    /// A simple JSONPath and the column type (`date` values print as ages).
     Path(String, String),
+    /// The number of entries in these fields (maps or lists), summed.
     Count(&'static [&'static str]),
-    RoleRef,
-    Subjects(&'static str),
+    /// Anything else.
+    Computed(fn(&Value) -> Value),
+}
+
+impl TableColumn {
+    /// A `columnDefinitions` entry.
+    pub fn definition(
+        name: &str,
+        type_: &str,
+        format: &str,
+        description: &str,
+        priority: i32,
+    ) -> Value {
+        json!({"name": name, "type": type_, "format": format, "description": description, "priority": priority})
+    }
+
+    /// The Name column every kind starts with.
+    pub fn name() -> Self {
+        TableColumn {
+            definition: Self::definition("Name", "string", "name", NAME_DESCRIPTION, 0),
+            cell: Cell::Name,
+        }
+    }
+
+    /// The Age column.
+    pub fn age() -> Self {
+        TableColumn {
+            definition: Self::definition("Age", "string", "", AGE_DESCRIPTION, 0),
+            cell: Cell::Age,
+        }
+    }
+
+    /// The Created At column (roles and CRDs print it instead of Age).
+    pub fn created_at() -> Self {
+        TableColumn {
+            definition: Self::definition("Created At", "date", "", AGE_DESCRIPTION, 0),
+            cell: Cell::CreatedAt,
+        }
+    }
+
+    /// A column read at a simple JSONPath (`.status.phase`).
+    pub fn path(title: &str, type_: &str, path: &str, description: &str, priority: i32) -> Self {
+        TableColumn {
+            definition: Self::definition(title, type_, "", description, priority),
+            cell: Cell::Path(path.to_owned(), type_.to_owned()),
+        }
+    }
+
+    /// A column counting the entries of `fields`.
+    pub fn count(title: &str, fields: &'static [&'static str], description: &str) -> Self {
+        TableColumn {
+            definition: Self::definition(title, "integer", "", description, 0),
+            cell: Cell::Count(fields),
+        }
+    }
+
+    /// A CRD's `additionalPrinterColumns` entry.
+    pub fn printer_column(c: &Column) -> Self {
+        TableColumn {
+            definition: Self::definition(&c.name, &c.type_, &c.format, &c.description, c.priority),
+            cell: Cell::Path(c.json_path.clone(), c.type_.clone()),
+        }
+    }
 }
 
 fn columns(def: &ResourceDef) -> Vec<TableColumn> {
-    let name = TableColumn {
-        definition: column_def("Name", "string", "name", NAME_DESCRIPTION, 0),
-        cell: Cell::Name,
-    };
-    let age = || TableColumn {
-        definition: column_def("Age", "string", "", AGE_DESCRIPTION, 0),
-        cell: Cell::Age,
-    };
-    let created_at = || TableColumn {
-        definition: column_def("Created At", "date", "", AGE_DESCRIPTION, 0),
-        cell: Cell::CreatedAt,
-    };
-    let path = |title: &str, path: &str, type_: &str, desc: &str, priority: i32| TableColumn {
-        definition: column_def(title, type_, "", desc, priority),
-        cell: Cell::Path(path.to_owned(), type_.to_owned()),
-    };
-    let count = |title: &str, fields: &'static [&'static str], desc: &str| TableColumn {
-        definition: column_def(title, "integer", "", desc, 0),
-        cell: Cell::Count(fields),
-    };
-    match def.builtin() {
-        Some(BuiltinKind::Namespace) => {
-            vec![
-                name,
-                path(
-                    "Status",
-                    ".status.phase",
-                    "string",
-                    "The status of the namespace",
-                    0,
-                ),
-                age(),
-            ]
-        }
-        Some(BuiltinKind::Secret) => vec![
-            name,
-            path("Type", ".type", "string", "The type of the secret", 0),
-            count("Data", &["data"], "The number of entries in the secret"),
-            age(),
-        ],
-        Some(BuiltinKind::ConfigMap) => {
-            vec![
-                name,
-                count(
-                    "Data",
-                    &["data", "binaryData"],
-                    "The number of entries in the config map",
-                ),
-                age(),
-            ]
-        }
-        Some(BuiltinKind::ServiceAccount) => {
-            vec![
-                name,
-                count(
-                    "Secrets",
-                    &["secrets"],
-                    "The number of secrets of the service account",
-                ),
-                age(),
-            ]
-        }
-        Some(
-            BuiltinKind::Role | BuiltinKind::ClusterRole | BuiltinKind::CustomResourceDefinition,
-        ) => {
-            vec![name, created_at()]
-        }
-        Some(BuiltinKind::RoleBinding | BuiltinKind::ClusterRoleBinding) => vec![
-            name,
-            TableColumn {
-                definition: column_def("Role", "string", "", "Role of this binding", 0),
-                cell: Cell::RoleRef,
-            },
-            age(),
-            TableColumn {
-                definition: column_def("Users", "string", "", "Users in the roleBinding", 1),
-                cell: Cell::Subjects("User"),
-            },
-            TableColumn {
-                definition: column_def("Groups", "string", "", "Groups in the roleBinding", 1),
-                cell: Cell::Subjects("Group"),
-            },
-            TableColumn {
-                definition: column_def(
-                    "ServiceAccounts",
-                    "string",
-                    "",
-                    "ServiceAccounts in the roleBinding",
-                    1,
-                ),
-                cell: Cell::Subjects("ServiceAccount"),
-            },
-        ],
-        None => {
-            let mut cols = vec![name];
-            if def.columns.is_empty() {
-                cols.push(age());
-            } else {
-                cols.extend(def.columns.iter().map(custom_column));
-            }
-            cols
-        }
-    }
-}
-
-fn custom_column(c: &Column) -> TableColumn {
-    TableColumn {
-        definition: column_def(&c.name, &c.type_, &c.format, &c.description, c.priority),
-        cell: Cell::Path(c.json_path.clone(), c.type_.clone()),
-    }
+    def.strategy
+        .table_columns()
+        .unwrap_or_else(|| vec![TableColumn::name(), TableColumn::age()])
 }
 
 fn cells(def: &ResourceDef, obj: &Value, columns: &[TableColumn]) -> Vec<Value> {
@@ -221,34 +181,7 @@ fn cells(def: &ResourceDef, obj: &Value, columns: &[TableColumn]) -> Vec<Value> 
                     .sum();
                 json!(n)
             }
-            Cell::RoleRef => {
-                let kind = obj
-                    .pointer("/roleRef/kind")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let name = obj
-                    .pointer("/roleRef/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                json!(format!("{kind}/{name}"))
-            }
-            Cell::Subjects(kind) => {
-                let names: Vec<String> = obj
-                    .get("subjects")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter(|s| s.get("kind").and_then(Value::as_str) == Some(kind))
-                    .map(|s| {
-                        let name = s.get("name").and_then(Value::as_str).unwrap_or("");
-                        match s.get("namespace").and_then(Value::as_str) {
-                            Some(ns) if *kind == "ServiceAccount" => format!("{ns}/{name}"),
-                            _ => name.to_owned(),
-                        }
-                    })
-                    .collect();
-                json!(names.join(", "))
-            }
+            Cell::Computed(f) => f(obj),
         })
         .collect()
 }
@@ -319,11 +252,11 @@ fn split_path(path: &str) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::builtin_def;
+    use std::sync::Arc;
 
     #[test]
     fn configmap_rows_count_data_and_carry_metadata() {
-        let def = builtin_def(BuiltinKind::ConfigMap);
+        let def = ResourceDef::of(Arc::new(crate::kinds::configmap::ConfigMaps));
         let obj = json!({"metadata": {"name": "cm", "namespace": "default", "creationTimestamp": "2020-01-01T00:00:00Z"}, "data": {"a": "1", "b": "2"}, "binaryData": {"c": "AA=="}});
         let t = table(
             &def,
@@ -343,7 +276,7 @@ mod tests {
 
     #[test]
     fn bindings_print_role_and_subjects() {
-        let def = builtin_def(BuiltinKind::RoleBinding);
+        let def = ResourceDef::of(Arc::new(crate::kinds::rbac::RoleBindings));
         let obj = json!({"metadata": {"name": "b"}, "roleRef": {"kind": "ClusterRole", "name": "view"},
             "subjects": [{"kind": "User", "name": "u1"}, {"kind": "ServiceAccount", "name": "sa", "namespace": "ns"}, {"kind": "User", "name": "u2"}]});
         let t = table(&def, &[obj], "v1", IncludeObject::None, None, None, true);

@@ -5,30 +5,28 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use ks_request_info::RequestInfo;
 use ks_store::{KeyValue, Precondition, StoreError, WriteOp};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::negotiate::{self, Format};
 use super::params::{Propagation, parse_propagation};
-use super::read::{read_page, selectors, store_error};
+use super::read::{read_page, selectors};
 use super::{Params, Target, decode_body};
-use crate::admission::{self, Operation};
+use crate::admission::{AdmissionRequest, Operation};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult, GroupResource, success_status};
+use crate::kinds::Validation;
 use crate::object::{self, encode_with_revision, finalizers, is_deleting, meta_str, set_meta};
-use crate::resources::{BuiltinKind, ResourceDef};
+use crate::resources::ResourceDef;
+use crate::user::UserInfo;
 
 /// How many times an unconditional update or a patch is retried when a
 /// concurrent write wins the race.
 const MAX_RETRIES: usize = 16;
 
-/// Finalizer of namespaces, in `spec.finalizers`.
-pub(crate) const NAMESPACE_FINALIZER: &str = "kubernetes";
 /// Finalizer the garbage collector honours for Orphan propagation.
 pub(crate) const ORPHAN_FINALIZER: &str = "orphan";
 /// Finalizer the garbage collector honours for Foreground propagation.
 pub(crate) const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
-/// Finalizer that deletes a CRD's objects before the CRD.
-pub(crate) const CRD_CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
 
 fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
     for w in warnings {
@@ -38,14 +36,6 @@ fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
         }
     }
     response
-}
-
-/// Whether a kind tracks `metadata.generation` (custom resources and CRDs).
-fn tracks_generation(def: &ResourceDef) -> bool {
-    matches!(
-        def.builtin(),
-        None | Some(BuiltinKind::CustomResourceDefinition)
-    )
 }
 
 /// Fills apiVersion/kind (rejecting others), namespace and name.
@@ -96,48 +86,69 @@ fn prepare_identity(def: &ResourceDef, obj: &mut Value, namespace: &str) -> ApiR
     Ok(())
 }
 
-/// Checks that the namespace of a namespaced write exists and is not being
-/// deleted.
-async fn check_namespace(app: &App, def: &ResourceDef, namespace: &str) -> ApiResult<()> {
-    if !def.namespaced {
-        return Ok(());
-    }
-    let kv = app
-        .store
-        .get(&format!("/core/namespaces/{namespace}"))
-        .await
-        .map_err(store_error)?;
-    let Some(kv) = kv else {
-        return Err(ApiError::not_found(
-            GroupResource {
-                group: "",
-                resource: "namespaces",
-            },
-            namespace,
-        ));
+/// Runs a write through admission and the kind's strategy: mutating
+/// plugins, then the strategy's decoding, defaults and validation (with
+/// the metadata rules), then validating plugins. Returns the object to
+/// store and the warnings to send.
+async fn admit(
+    app: &App,
+    target: &Target<'_>,
+    params: &Params,
+    operation: Operation,
+    obj: Value,
+    old: Option<&Value>,
+) -> ApiResult<(Value, Vec<String>)> {
+    let def = &target.def;
+    let name = meta_str(&obj, "name").to_owned();
+    let mut request = AdmissionRequest {
+        operation,
+        resource: def,
+        subresource: target.subresource,
+        namespace: target.namespace,
+        name: &name,
+        object: Some(obj),
+        old_object: old,
+        user: target.user,
+        dry_run: params.dry_run,
     };
-    // Only `metadata.deletionTimestamp` matters: decode nothing else.
-    #[derive(serde::Deserialize)]
-    struct NamespaceView {
-        #[serde(default)]
-        metadata: NamespaceMeta,
-    }
-    #[derive(Default, serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct NamespaceMeta {
-        #[serde(default)]
-        deletion_timestamp: Option<serde::de::IgnoredAny>,
-    }
-    let ns: NamespaceView = serde_json::from_slice(&kv.value)
-        .map_err(|e| ApiError::internal(format!("stored namespace does not decode: {e}")))?;
-    if ns.metadata.deletion_timestamp.is_some() {
-        let mut err = ApiError::forbidden(format!(
-            "unable to create new content in namespace {namespace} because it is being terminated"
+    app.admission.admit(app, &mut request).await?;
+    let mut obj = request
+        .object
+        .take()
+        .ok_or_else(|| ApiError::internal("an admission plugin removed the object"))?;
+    let warnings = validate_object(def, &mut obj, old, params.field_validation)?;
+    request.object = Some(obj);
+    app.admission.validate(app, &request).await?;
+    let obj = request.object.unwrap_or_default();
+    Ok((obj, warnings))
+}
+
+/// The strategy's part of a write: the metadata rules, then the kind's
+/// decoding, defaults and validation. A 422 names every invalid field.
+pub(crate) fn validate_object(
+    def: &ResourceDef,
+    obj: &mut Value,
+    old: Option<&Value>,
+    field_validation: crate::api::params::FieldValidation,
+) -> ApiResult<Vec<String>> {
+    let name = meta_str(obj, "name").to_owned();
+    let mut problems = crate::validation::Problems::new();
+    crate::validation::validate_meta(obj, def.strategy.name_rule(), &mut problems);
+    let mut validation = Validation::new(field_validation);
+    validation.causes = problems.causes;
+    def.strategy.validate(obj, old, &mut validation)?;
+    if !validation.causes.is_empty() {
+        return Err(ApiError::invalid(
+            GroupResource {
+                group: &def.group,
+                resource: &def.plural,
+            },
+            &def.kind,
+            &name,
+            validation.causes,
         ));
-        err.reason = "Forbidden";
-        return Err(err);
     }
-    Ok(())
+    Ok(validation.warnings)
 }
 
 pub(super) async fn create(
@@ -153,7 +164,7 @@ pub(super) async fn create(
             "the server does not allow this method on the requested resource (POST to a named resource)",
         ));
     }
-    let obj = decode_body(body, content_type)?;
+    let obj = decode_body(body, content_type, &app.registry.view())?;
     create_object(app, target, format, params, obj).await
 }
 
@@ -180,7 +191,6 @@ pub(super) async fn create_object(
             "resourceVersion should not be set on objects to be created",
         ));
     }
-    check_namespace(app, def, target.namespace).await?;
     for field in [
         "uid",
         "creationTimestamp",
@@ -194,31 +204,11 @@ pub(super) async fn create_object(
     }
     set_meta(&mut obj, "uid", json!(uuid::Uuid::new_v4().to_string()));
     set_meta(&mut obj, "creationTimestamp", json!(object::now_rfc3339()));
-    if tracks_generation(def) {
+    if def.strategy.tracks_generation() {
         set_meta(&mut obj, "generation", json!(1));
     }
-    match def.builtin() {
-        Some(BuiltinKind::Namespace) => {
-            obj["status"] = json!({"phase": "Active"});
-        }
-        None if def.status => {
-            if let Some(map) = obj.as_object_mut() {
-                map.remove("status");
-            }
-        }
-        _ => {}
-    }
-    let warnings = admission::admit(
-        def,
-        &mut obj,
-        None,
-        Operation::Create,
-        params.field_validation,
-    )?;
-    if def.builtin() == Some(BuiltinKind::CustomResourceDefinition) {
-        admission::crd_status(&mut obj);
-        add_finalizer(&mut obj, CRD_CLEANUP_FINALIZER);
-    }
+    def.strategy.prepare_for_create(&mut obj);
+    let (obj, warnings) = admit(app, target, params, Operation::Create, obj, None).await?;
     let name = meta_str(&obj, "name").to_owned();
     if params.dry_run {
         return Ok(with_warnings(
@@ -238,7 +228,7 @@ pub(super) async fn create_object(
         .await
         .map_err(|e| match e {
             StoreError::AlreadyExists { .. } => ApiError::already_exists(target.gr(), &name),
-            other => store_error(other),
+            other => ApiError::from(other),
         })?;
     let Some(current) = result.current else {
         return Err(ApiError::internal("the write returned no value"));
@@ -261,7 +251,7 @@ fn add_finalizer(obj: &mut Value, finalizer: &str) {
 /// Hooks that run after a committed write: a CRD change updates what the
 /// registry serves; every write may give the garbage collector work.
 pub(crate) async fn after_write(app: &App, def: &ResourceDef) {
-    if def.builtin() == Some(BuiltinKind::CustomResourceDefinition)
+    if def.strategy.defines_resources()
         && let Err(e) = crate::crd::load_crds(app).await
     {
         tracing::error!(error = %e, "re-reading CRDs after a write failed");
@@ -293,8 +283,8 @@ pub(crate) async fn commit_update(
     mut new: Value,
     dry_run: bool,
 ) -> Result<Committed, StoreError> {
-    admission::keep_system_fields(&mut new, old);
-    if tracks_generation(def) {
+    keep_system_fields(&mut new, old);
+    if def.strategy.tracks_generation() {
         let spec_changed = {
             let strip = |v: &Value| {
                 let mut v = v.clone();
@@ -327,7 +317,7 @@ pub(crate) async fn commit_update(
     if old_cmp == new {
         return Ok(Committed::Unchanged(current.clone()));
     }
-    let finalized = finalizers(&new).is_empty() && !namespace_pending(def, &new);
+    let finalized = finalizers(&new).is_empty() && !def.strategy.pending_finalization(&new);
     if is_deleting(&new) && finalized {
         if dry_run {
             return Ok(Committed::Deleted(current.clone()));
@@ -346,15 +336,6 @@ pub(crate) async fn commit_update(
         ));
     }
     put_at_revision(app, def, key, current, new, dry_run).await
-}
-
-/// Whether a namespace still waits for its `spec.finalizers`.
-fn namespace_pending(def: &ResourceDef, obj: &Value) -> bool {
-    def.builtin() == Some(BuiltinKind::Namespace)
-        && obj
-            .pointer("/spec/finalizers")
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty())
 }
 
 /// Applies the status-subresource rules: through `status` only the status
@@ -412,7 +393,7 @@ pub(super) async fn update(
     body: &[u8],
 ) -> ApiResult<Response> {
     let def = &target.def;
-    let mut body_obj = decode_body(body, content_type)?;
+    let mut body_obj = decode_body(body, content_type, &app.registry.view())?;
     prepare_identity(def, &mut body_obj, target.namespace)?;
     let body_name = meta_str(&body_obj, "name");
     if body_name.is_empty() {
@@ -433,7 +414,7 @@ pub(super) async fn update(
                 .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?,
         ),
     };
-    if body_rv.is_none() && def.builtin().is_none() {
+    if body_rv.is_none() && !def.strategy.allow_unconditional_update() {
         return Err(ApiError::invalid(
             target.gr(),
             &def.kind,
@@ -447,8 +428,8 @@ pub(super) async fn update(
     }
     let key = def.key(target.namespace, target.name);
     for _ in 0..MAX_RETRIES {
-        let Some(current) = app.store.get(&key).await.map_err(store_error)? else {
-            if allows_create_on_update(def) && target.subresource.is_empty() {
+        let Some(current) = app.store.get(&key).await.map_err(ApiError::from)? else {
+            if def.strategy.allow_create_on_update() && target.subresource.is_empty() {
                 return create_object(app, target, format, params, body_obj).await;
             }
             return Err(ApiError::not_found(target.gr(), target.name));
@@ -505,35 +486,15 @@ async fn admit_and_commit(
     mut new: Value,
 ) -> ApiResult<Result<Response, Lost>> {
     let def = &target.def;
-    admission::keep_system_fields(&mut new, old);
-    let warnings = admission::admit(
-        def,
-        &mut new,
-        Some(old),
-        Operation::Update,
-        params.field_validation,
-    )?;
-    if def.builtin() == Some(BuiltinKind::CustomResourceDefinition) {
-        admission::crd_status(&mut new);
-    }
+    keep_system_fields(&mut new, old);
+    def.strategy.prepare_for_update(&mut new, old);
+    let (new, warnings) = admit(app, target, params, Operation::Update, new, Some(old)).await?;
     match commit_update(app, def, key, current, old, new, params.dry_run).await {
         Ok(committed) => respond_committed(def, format, committed, &warnings).map(Ok),
         Err(StoreError::Conflict { .. }) => Ok(Err(Lost::Conflict)),
         Err(StoreError::NotFound { .. }) => Ok(Err(Lost::NotFound)),
-        Err(e) => Err(store_error(e)),
+        Err(e) => Err(ApiError::from(e)),
     }
-}
-
-fn allows_create_on_update(def: &ResourceDef) -> bool {
-    matches!(
-        def.builtin(),
-        Some(
-            BuiltinKind::Role
-                | BuiltinKind::RoleBinding
-                | BuiltinKind::ClusterRole
-                | BuiltinKind::ClusterRoleBinding
-        )
-    )
 }
 
 pub(super) async fn patch(
@@ -544,7 +505,7 @@ pub(super) async fn patch(
     content_type: &str,
     body: &[u8],
 ) -> ApiResult<Response> {
-    use crate::patch::{PatchKind, apply_patch, strategic_schema};
+    use crate::patch::{PatchKind, apply_patch};
     let def = &target.def;
     let Some(kind) = PatchKind::from_content_type(content_type) else {
         return Err(ApiError::unsupported_media_type(format!(
@@ -552,7 +513,7 @@ pub(super) async fn patch(
         )));
     };
     let schema = match kind {
-        PatchKind::Strategic => match strategic_schema(&def.group, &def.kind) {
+        PatchKind::Strategic => match def.strategy.strategic_merge() {
             Some(schema) => Some(schema),
             None => {
                 return Err(ApiError::unsupported_media_type(
@@ -565,7 +526,7 @@ pub(super) async fn patch(
     let explicit_rv = object::contains_bytes(body, b"\"resourceVersion\"");
     let key = def.key(target.namespace, target.name);
     for _ in 0..MAX_RETRIES {
-        let Some(current) = app.store.get(&key).await.map_err(store_error)? else {
+        let Some(current) = app.store.get(&key).await.map_err(ApiError::from)? else {
             return Err(ApiError::not_found(target.gr(), target.name));
         };
         let old = object::decode_stored(&super::read::served_bytes(def, &current.value)?)?;
@@ -658,6 +619,9 @@ pub(crate) struct DeleteRequest<'a> {
     /// Precondition on the object's resourceVersion.
     pub(crate) resource_version: Option<&'a str>,
     pub(crate) dry_run: bool,
+    /// The caller, for admission; `None` for the server's own deletions
+    /// (garbage collection), which skip it.
+    pub(crate) user: Option<&'a UserInfo>,
 }
 
 impl DeleteRequest<'_> {
@@ -668,6 +632,7 @@ impl DeleteRequest<'_> {
             uid: None,
             resource_version: None,
             dry_run: false,
+            user: None,
         }
     }
 }
@@ -686,6 +651,7 @@ pub(crate) async fn delete_object(
         uid,
         resource_version,
         dry_run,
+        user,
     } = request;
     let gr = GroupResource {
         group: &def.group,
@@ -693,7 +659,7 @@ pub(crate) async fn delete_object(
     };
     let key = def.key(namespace, name);
     for _ in 0..MAX_RETRIES {
-        let Some(current) = app.store.get(&key).await.map_err(store_error)? else {
+        let Some(current) = app.store.get(&key).await.map_err(ApiError::from)? else {
             return Err(ApiError::not_found(gr, name));
         };
         let old = object::decode_stored(&current.value)?;
@@ -721,21 +687,33 @@ pub(crate) async fn delete_object(
                 ),
             ));
         }
+        if let Some(user) = user {
+            let request = AdmissionRequest {
+                operation: Operation::Delete,
+                resource: def,
+                subresource: "",
+                namespace,
+                name,
+                object: None,
+                old_object: Some(&old),
+                user,
+                dry_run,
+            };
+            app.admission.validate(app, &request).await?;
+        }
         let mut new = old.clone();
         match propagation {
             Propagation::Orphan => add_finalizer(&mut new, ORPHAN_FINALIZER),
             Propagation::Foreground => add_finalizer(&mut new, FOREGROUND_FINALIZER),
             Propagation::Background => {}
         }
-        let graceful = !finalizers(&new).is_empty() || namespace_pending(def, &new);
+        let graceful = !finalizers(&new).is_empty() || def.strategy.pending_finalization(&new);
         if graceful {
             if !is_deleting(&new) {
                 set_meta(&mut new, "deletionTimestamp", json!(object::now_rfc3339()));
                 set_meta(&mut new, "deletionGracePeriodSeconds", json!(0));
             }
-            if def.builtin() == Some(BuiltinKind::Namespace) {
-                new["status"]["phase"] = json!("Terminating");
-            }
+            def.strategy.prepare_for_delete(&mut new);
             // commit_update keeps the old deletionTimestamp; set it on both.
             let mut old_for_commit = old.clone();
             if let Some(ts) = object::metadata(&new)
@@ -762,7 +740,7 @@ pub(crate) async fn delete_object(
                 }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(StoreError::NotFound { .. }) => return Err(ApiError::not_found(gr, name)),
-                Err(e) => return Err(store_error(e)),
+                Err(e) => return Err(ApiError::from(e)),
             }
         }
         if dry_run {
@@ -783,7 +761,7 @@ pub(crate) async fn delete_object(
             }
             Err(StoreError::Conflict { .. }) => continue,
             Err(StoreError::NotFound { .. }) => return Err(ApiError::not_found(gr, name)),
-            Err(e) => return Err(store_error(e)),
+            Err(e) => return Err(ApiError::from(e)),
         }
     }
     Err(ApiError::conflict(
@@ -828,9 +806,10 @@ async fn put_at_revision(
 /// What a completed delete answers: built-in kinds a success Status (as
 /// kube-apiserver does for them), custom resources the deleted object.
 fn deleted_body(def: &ResourceDef, old: &Value, gr: GroupResource<'_>, name: &str) -> Value {
-    match def.builtin() {
-        Some(BuiltinKind::Namespace | BuiltinKind::CustomResourceDefinition) | None => old.clone(),
-        Some(_) => success_status(gr, name, Some(meta_str(old, "uid"))),
+    if def.strategy.delete_returns_object() {
+        old.clone()
+    } else {
+        success_status(gr, name, Some(meta_str(old, "uid")))
     }
 }
 
@@ -852,6 +831,7 @@ pub(super) async fn delete(
             uid: opts.uid.as_deref(),
             resource_version: opts.resource_version.as_deref(),
             dry_run: opts.dry_run,
+            user: Some(target.user),
         },
     )
     .await?;
@@ -887,6 +867,7 @@ pub(super) async fn delete_collection(
             &name,
             DeleteRequest {
                 dry_run: opts.dry_run,
+                user: Some(target.user),
                 ..DeleteRequest::new(opts.propagation)
             },
         )
@@ -904,4 +885,41 @@ pub(super) async fn delete_collection(
         "items": items,
     });
     Ok(negotiate::respond(StatusCode::OK, format, &list))
+}
+
+/// Copies the server-owned parts of `old` (status and everything
+/// metadata the client may not change) into `new`.
+pub(crate) fn keep_system_fields(new: &mut Value, old: &Value) {
+    let Some(old_meta) = old.get("metadata").and_then(Value::as_object) else {
+        return;
+    };
+    let Some(new_map) = new.as_object_mut() else {
+        return;
+    };
+    let new_meta = new_map
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(new_meta) = new_meta.as_object_mut() {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+            "namespace",
+            "selfLink",
+        ] {
+            match old_meta.get(field) {
+                Some(v) => {
+                    new_meta.insert(field.to_owned(), v.clone());
+                }
+                None => {
+                    new_meta.remove(field);
+                }
+            }
+        }
+        new_meta
+            .remove("generateName")
+            .map(|g| new_meta.insert("generateName".to_owned(), g));
+    }
 }

@@ -1,6 +1,7 @@
 //! The resource registry: which group/version/resources the server serves.
 //!
-//! Built-in kinds are compiled in; custom resources come from
+//! Built-in kinds are compiled in (one [`Strategy`] each, see
+//! [`crate::kinds`]); custom resources come from
 //! CustomResourceDefinition objects in the store, so creating a CRD starts
 //! serving its resource and deleting it stops. KubeSphere's own kinds are
 //! served the same way, from the CRDs that bootstrap installs.
@@ -10,53 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
-/// A compiled-in kind, for the behaviour that depends on it (validation,
-/// strategic merge patch, table columns, namespace lifecycle).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BuiltinKind {
-    /// core/v1 Namespace.
-    Namespace,
-    /// core/v1 Secret.
-    Secret,
-    /// core/v1 ConfigMap.
-    ConfigMap,
-    /// core/v1 ServiceAccount.
-    ServiceAccount,
-    /// rbac.authorization.k8s.io/v1 Role.
-    Role,
-    /// rbac.authorization.k8s.io/v1 RoleBinding.
-    RoleBinding,
-    /// rbac.authorization.k8s.io/v1 ClusterRole.
-    ClusterRole,
-    /// rbac.authorization.k8s.io/v1 ClusterRoleBinding.
-    ClusterRoleBinding,
-    /// apiextensions.k8s.io/v1 CustomResourceDefinition.
-    CustomResourceDefinition,
-}
-
-impl BuiltinKind {
-    /// Every built-in kind.
-    pub const ALL: [BuiltinKind; 9] = [
-        BuiltinKind::Namespace,
-        BuiltinKind::Secret,
-        BuiltinKind::ConfigMap,
-        BuiltinKind::ServiceAccount,
-        BuiltinKind::Role,
-        BuiltinKind::RoleBinding,
-        BuiltinKind::ClusterRole,
-        BuiltinKind::ClusterRoleBinding,
-        BuiltinKind::CustomResourceDefinition,
-    ];
-}
-
-/// Where a served resource comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// Compiled in.
-    Builtin(BuiltinKind),
-    /// Defined by the CustomResourceDefinition of this name.
-    Crd(String),
-}
+use crate::kinds::Strategy;
 
 /// An additional printer column (`kubectl get` output).
 #[derive(Clone, Debug, PartialEq)]
@@ -102,8 +57,12 @@ pub struct ResourceDef {
     pub columns: Vec<Column>,
     /// The object's OpenAPI v3 schema, if known.
     pub schema: Option<Arc<Value>>,
-    /// Where the definition comes from.
-    pub origin: Origin,
+    /// Everything kind-specific: defaults, validation, table columns,
+    /// patch strategy, wire forms.
+    pub strategy: Arc<dyn Strategy>,
+    /// The CustomResourceDefinition that defines it; `None` for a
+    /// compiled-in kind.
+    pub crd: Option<String>,
     /// Whether this version is the storage version (the one objects are
     /// stored in; CRDs list exactly one).
     pub storage: bool,
@@ -119,11 +78,31 @@ impl ResourceDef {
         }
     }
 
-    /// The compiled-in kind, if any.
-    pub fn builtin(&self) -> Option<BuiltinKind> {
-        match self.origin {
-            Origin::Builtin(kind) => Some(kind),
-            Origin::Crd(_) => None,
+    /// Whether this is `group`'s resource `plural` (at any version).
+    pub fn is(&self, group: &str, plural: &str) -> bool {
+        self.group == group && self.plural == plural
+    }
+
+    /// The definition of a compiled-in kind, from its strategy.
+    pub fn of(strategy: Arc<dyn Strategy>) -> ResourceDef {
+        let names = strategy.names();
+        let schema = crate::openapi::builtin_schema(&names.group, &names.kind);
+        ResourceDef {
+            list_kind: format!("{}List", names.kind),
+            group: names.group,
+            version: names.version,
+            plural: names.plural,
+            singular: names.singular,
+            kind: names.kind,
+            namespaced: names.namespaced,
+            short_names: names.short_names,
+            categories: names.categories,
+            status: names.status,
+            columns: Vec::new(),
+            schema: schema.map(Arc::new),
+            strategy,
+            crd: None,
+            storage: true,
         }
     }
 
@@ -160,185 +139,6 @@ impl ResourceDef {
         }
         key.push_str(name);
         key
-    }
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
-}
-
-fn column(name: &str, type_: &str, json_path: &str, priority: i32, description: &str) -> Column {
-    Column {
-        name: name.to_owned(),
-        type_: type_.to_owned(),
-        format: String::new(),
-        description: description.to_owned(),
-        priority,
-        json_path: json_path.to_owned(),
-    }
-}
-
-/// The definition of a compiled-in kind.
-pub fn builtin_def(kind: BuiltinKind) -> ResourceDef {
-    use BuiltinKind as B;
-    let (group, plural, singular, kind_name, namespaced, short, status) = match kind {
-        B::Namespace => (
-            "",
-            "namespaces",
-            "namespace",
-            "Namespace",
-            false,
-            &["ns"][..],
-            true,
-        ),
-        B::Secret => ("", "secrets", "secret", "Secret", true, &[][..], false),
-        B::ConfigMap => (
-            "",
-            "configmaps",
-            "configmap",
-            "ConfigMap",
-            true,
-            &["cm"][..],
-            false,
-        ),
-        B::ServiceAccount => (
-            "",
-            "serviceaccounts",
-            "serviceaccount",
-            "ServiceAccount",
-            true,
-            &["sa"][..],
-            false,
-        ),
-        B::Role => (
-            "rbac.authorization.k8s.io",
-            "roles",
-            "role",
-            "Role",
-            true,
-            &[][..],
-            false,
-        ),
-        B::RoleBinding => (
-            "rbac.authorization.k8s.io",
-            "rolebindings",
-            "rolebinding",
-            "RoleBinding",
-            true,
-            &[][..],
-            false,
-        ),
-        B::ClusterRole => (
-            "rbac.authorization.k8s.io",
-            "clusterroles",
-            "clusterrole",
-            "ClusterRole",
-            false,
-            &[][..],
-            false,
-        ),
-        B::ClusterRoleBinding => (
-            "rbac.authorization.k8s.io",
-            "clusterrolebindings",
-            "clusterrolebinding",
-            "ClusterRoleBinding",
-            false,
-            &[][..],
-            false,
-        ),
-        B::CustomResourceDefinition => (
-            "apiextensions.k8s.io",
-            "customresourcedefinitions",
-            "customresourcedefinition",
-            "CustomResourceDefinition",
-            false,
-            &["crd", "crds"][..],
-            true,
-        ),
-    };
-    let columns = match kind {
-        B::Namespace => {
-            vec![column(
-                "Status",
-                "string",
-                ".status.phase",
-                0,
-                "The phase of the namespace",
-            )]
-        }
-        B::Secret => vec![
-            column("Type", "string", ".type", 0, "The type of the secret"),
-            column(
-                "Data",
-                "integer",
-                ".data",
-                0,
-                "The number of keys in the secret",
-            ),
-        ],
-        B::ConfigMap => {
-            vec![column(
-                "Data",
-                "integer",
-                ".data",
-                0,
-                "The number of keys in the config map",
-            )]
-        }
-        B::ServiceAccount => Vec::new(),
-        B::RoleBinding | B::ClusterRoleBinding => vec![
-            column(
-                "Role",
-                "string",
-                ".roleRef",
-                0,
-                "The role this binding refers to",
-            ),
-            column(
-                "Users",
-                "string",
-                ".subjects",
-                1,
-                "The users in the binding",
-            ),
-            column(
-                "Groups",
-                "string",
-                ".subjects",
-                1,
-                "The groups in the binding",
-            ),
-            column(
-                "ServiceAccounts",
-                "string",
-                ".subjects",
-                1,
-                "The service accounts",
-            ),
-        ],
-        B::Role | B::ClusterRole => Vec::new(),
-        B::CustomResourceDefinition => Vec::new(),
-    };
-    let version = match kind {
-        B::Role | B::RoleBinding | B::ClusterRole | B::ClusterRoleBinding => "v1",
-        B::CustomResourceDefinition => "v1",
-        _ => "v1",
-    };
-    ResourceDef {
-        group: group.to_owned(),
-        version: version.to_owned(),
-        plural: plural.to_owned(),
-        singular: singular.to_owned(),
-        kind: kind_name.to_owned(),
-        list_kind: format!("{kind_name}List"),
-        namespaced,
-        short_names: strings(short),
-        categories: Vec::new(),
-        status,
-        columns,
-        schema: Some(Arc::new(crate::openapi::builtin_schema(kind))),
-        origin: Origin::Builtin(kind),
-        storage: true,
     }
 }
 
@@ -415,6 +215,14 @@ impl RegistryView {
         fallback
     }
 
+    /// The resource serving `apiVersion` (`v1`, `group/version`) and kind.
+    pub fn by_api_version_kind(&self, api_version: &str, kind: &str) -> Option<&Arc<ResourceDef>> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        self.by_gvr
+            .values()
+            .find(|d| d.group == group && d.version == version && d.kind == kind)
+    }
+
     /// Finds a resource by group and kind (any version, storage first).
     pub fn by_kind(&self, group: &str, kind: &str) -> Option<&Arc<ResourceDef>> {
         let mut fallback = None;
@@ -461,9 +269,14 @@ pub fn version_priority(version: &str) -> (u8, u32, u32) {
 impl Registry {
     /// A registry serving the built-in kinds.
     pub fn with_builtins() -> Self {
+        Self::new(crate::kinds::builtins())
+    }
+
+    /// A registry serving these compiled-in kinds (and, later, CRDs).
+    pub fn new(kinds: Vec<Arc<dyn Strategy>>) -> Self {
         let mut view = RegistryView::default();
-        for kind in BuiltinKind::ALL {
-            let def = builtin_def(kind);
+        for strategy in kinds {
+            let def = ResourceDef::of(strategy);
             view.by_gvr.insert(
                 (def.group.clone(), def.version.clone(), def.plural.clone()),
                 Arc::new(def),
@@ -491,7 +304,7 @@ impl Registry {
             Err(poisoned) => poisoned.into_inner(),
         };
         let mut view = RegistryView::clone(&guard);
-        view.by_gvr.retain(|_, d| d.builtin().is_some());
+        view.by_gvr.retain(|_, d| d.crd.is_none());
         for (_, defs) in crds {
             for def in defs {
                 let key = (def.group.clone(), def.version.clone(), def.plural.clone());
@@ -536,13 +349,13 @@ mod tests {
 
     #[test]
     fn keys_separate_namespaces_and_groups() {
-        let cm = builtin_def(BuiltinKind::ConfigMap);
+        let cm = ResourceDef::of(Arc::new(crate::kinds::configmap::ConfigMaps));
         assert_eq!(cm.key("default", "a"), "/core/configmaps/default/a");
         assert_eq!(cm.prefix_in(Some("default")), "/core/configmaps/default/");
         assert_eq!(cm.prefix_in(None), "/core/configmaps/");
-        let ns = builtin_def(BuiltinKind::Namespace);
+        let ns = ResourceDef::of(Arc::new(crate::kinds::namespace::Namespaces));
         assert_eq!(ns.key("ignored", "a"), "/core/namespaces/a");
-        let crb = builtin_def(BuiltinKind::ClusterRoleBinding);
+        let crb = ResourceDef::of(Arc::new(crate::kinds::rbac::ClusterRoleBindings));
         assert_eq!(
             crb.key("", "x"),
             "/rbac.authorization.k8s.io/clusterrolebindings/x"

@@ -24,6 +24,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
+use crate::kinds::Strategy;
+
+/// Finds the strategy of an apiVersion and kind.
+pub(crate) type KindLookup<'a> = dyn Fn(&str, &str) -> Option<std::sync::Arc<dyn Strategy>> + 'a;
+
 /// The media type of Kubernetes protobuf bodies.
 const PROTOBUF_MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
 
@@ -55,8 +60,8 @@ pub(crate) fn is_protobuf(content_type: &str) -> bool {
 /// runtime.Unknown message: typeMeta=1 {apiVersion=1, kind=2}, raw=2, contentEncoding=3,
 /// contentType=4) into the JSON object the same object would be in JSON (apiVersion and kind set
 /// from typeMeta). Errors are messages suitable for a 400 BadRequest. Unsupported kinds give an
-/// error naming the apiVersion/kind.
-pub(crate) fn decode_object(body: &[u8]) -> Result<Value, String> {
+/// error naming the apiVersion/kind. `kinds` finds the strategy of an apiVersion and kind.
+pub(crate) fn decode_object(body: &[u8], kinds: &KindLookup<'_>) -> Result<Value, String> {
     let envelope = body.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
         "protobuf body does not start with the Kubernetes magic prefix \"k8s\\x00\"".to_owned()
     })?;
@@ -103,23 +108,12 @@ pub(crate) fn decode_object(body: &[u8]) -> Result<Value, String> {
         ));
     }
 
-    let raw = [raw];
-    let decoded = match (api_version.as_str(), kind.as_str()) {
-        ("v1", "Namespace") => namespace(&raw, 1),
-        ("v1", "ConfigMap") => config_map(&raw, 1),
-        ("v1", "Secret") => secret(&raw, 1),
-        ("v1", "ServiceAccount") => service_account(&raw, 1),
-        ("rbac.authorization.k8s.io/v1", "Role") => role(&raw, 1, false),
-        ("rbac.authorization.k8s.io/v1", "ClusterRole") => role(&raw, 1, true),
-        ("rbac.authorization.k8s.io/v1", "RoleBinding" | "ClusterRoleBinding") => {
-            role_binding(&raw, 1)
-        }
-        _ => {
-            return Err(format!(
-                "protobuf request bodies are not supported for apiVersion {api_version:?}, \
-                 kind {kind:?}; send the object as application/json"
-            ));
-        }
+    let decoded = kinds(&api_version, &kind).and_then(|strategy| strategy.decode_protobuf(raw));
+    let Some(decoded) = decoded else {
+        return Err(format!(
+            "protobuf request bodies are not supported for apiVersion {api_version:?}, \
+             kind {kind:?}; send the object as application/json"
+        ));
     };
     let fields = decoded.map_err(|e| format!("invalid protobuf {api_version}/{kind}: {e}"))?;
 
@@ -733,7 +727,7 @@ fn label_selector_requirement(parts: &[&[u8]], depth: u32) -> Result<Value, Stri
 // core/v1
 // ---------------------------------------------------------------------------------------------
 
-fn namespace(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
+pub(crate) fn namespace(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
     let mut metadata = Vec::new();
     let mut spec = Vec::new();
     let mut status = Vec::new();
@@ -818,7 +812,7 @@ fn namespace_condition(parts: &[&[u8]], depth: u32) -> Result<Value, String> {
     Ok(Value::Object(condition))
 }
 
-fn config_map(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
+pub(crate) fn config_map(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
     let mut metadata = Vec::new();
     let mut data = Map::new();
     let mut binary_data = Map::new();
@@ -841,7 +835,7 @@ fn config_map(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String>
     Ok(object)
 }
 
-fn secret(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
+pub(crate) fn secret(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
     let mut metadata = Vec::new();
     let mut data = Map::new();
     let mut secret_type = String::new();
@@ -867,7 +861,7 @@ fn secret(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
     Ok(object)
 }
 
-fn service_account(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
+pub(crate) fn service_account(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
     let mut metadata = Vec::new();
     let mut secrets = Vec::new();
     let mut image_pull_secrets = Vec::new();
@@ -945,7 +939,11 @@ fn local_object_reference(parts: &[&[u8]], depth: u32) -> Result<Value, String> 
 // ---------------------------------------------------------------------------------------------
 
 /// `Role` (metadata=1, rules=2) and `ClusterRole` (additionally aggregationRule=3).
-fn role(parts: &[&[u8]], depth: u32, cluster: bool) -> Result<Map<String, Value>, String> {
+pub(crate) fn role(
+    parts: &[&[u8]],
+    depth: u32,
+    cluster: bool,
+) -> Result<Map<String, Value>, String> {
     let mut metadata = Vec::new();
     let mut rules = Vec::new();
     let mut aggregation_rule = Vec::new();
@@ -1006,7 +1004,7 @@ fn policy_rule(parts: &[&[u8]], depth: u32) -> Result<Value, String> {
 }
 
 /// `RoleBinding` and `ClusterRoleBinding` (metadata=1, subjects=2, roleRef=3).
-fn role_binding(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
+pub(crate) fn role_binding(parts: &[&[u8]], depth: u32) -> Result<Map<String, Value>, String> {
     let mut metadata = Vec::new();
     let mut subjects = Vec::new();
     let mut role_ref = Vec::new();
@@ -1069,6 +1067,25 @@ fn subject(parts: &[&[u8]], depth: u32) -> Result<Value, String> {
 
 #[cfg(test)]
 mod tests {
+    /// Decodes with the built-in kinds.
+    fn decode_object(body: &[u8]) -> Result<Value, String> {
+        let kinds = crate::kinds::builtins();
+        super::decode_object(body, &|api_version: &str, kind: &str| {
+            kinds
+                .iter()
+                .find(|s| {
+                    let n = s.names();
+                    let av = if n.group.is_empty() {
+                        n.version.clone()
+                    } else {
+                        format!("{}/{}", n.group, n.version)
+                    };
+                    av == api_version && n.kind == kind
+                })
+                .cloned()
+        })
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -258,6 +258,57 @@ pub fn success_status(gr: GroupResource<'_>, name: &str, uid: Option<&str>) -> V
     })
 }
 
+/// Store errors as the API answers them: a compacted revision is 410
+/// Expired, a future one 504 Timeout (as kube-apiserver answers a
+/// resourceVersion it has not reached), a closed store 503.
+impl From<ks_store::StoreError> for ApiError {
+    fn from(err: ks_store::StoreError) -> ApiError {
+        use ks_store::StoreError;
+        match err {
+            StoreError::Compacted {
+                requested,
+                compacted,
+            } => ApiError::expired(format!(
+                "too old resource version: {requested} ({compacted})"
+            )),
+            StoreError::FutureRevision { requested, current } => ApiError::timeout(format!(
+                "Too large resource version: {requested}, current: {current}"
+            )),
+            StoreError::Closed => ApiError::unavailable("the server is shutting down"),
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
+/// A Kubernetes field error as a Status cause.
+impl From<ks_types::validation::FieldError> for Cause {
+    fn from(e: ks_types::validation::FieldError) -> Cause {
+        use ks_types::validation::FieldErrorType as T;
+        let reason = match e.error_type {
+            T::Required => "FieldValueRequired",
+            T::Invalid => "FieldValueInvalid",
+            T::NotSupported => "FieldValueNotSupported",
+            T::Forbidden => "FieldValueForbidden",
+            T::TooLong => "FieldValueTooLong",
+            T::Duplicate => "FieldValueDuplicate",
+            _ => "FieldValueInvalid",
+        };
+        let mut message = e.error_type.as_str().to_owned();
+        if let Some(v) = &e.bad_value {
+            message.push_str(&format!(": {v:?}"));
+        }
+        if !e.detail.is_empty() {
+            message.push_str(": ");
+            message.push_str(&e.detail);
+        }
+        Cause {
+            reason: reason.to_owned(),
+            message,
+            field: e.field,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,14 +4,11 @@
 use std::sync::OnceLock;
 
 use k8s_openapi::api::core::v1 as core;
-use k8s_openapi::api::rbac::v1 as rbac;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
-use schemars::JsonSchema;
-use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::resources::{BuiltinKind, ResourceDef};
+use crate::resources::ResourceDef;
 
 /// The extension naming the kinds a schema (a list of `{group, kind,
 /// version}`) or an operation (one of them) is about.
@@ -87,9 +84,12 @@ pub(super) struct Names {
 /// Go package (k8s-openapi's names), custom resources by reversed group,
 /// version and kind (apiextensions-apiserver's `ToRESTFriendlyName`).
 pub(super) fn names(def: &ResourceDef) -> Names {
-    let kind = match def.builtin() {
-        Some(kind) => builtins().name(kind).to_owned(),
-        None => custom_name(&def.group, &def.version, &def.kind),
+    let kind = match def.crd {
+        None => builtins().name(&def.group, &def.kind).map_or_else(
+            || custom_name(&def.group, &def.version, &def.kind),
+            str::to_owned,
+        ),
+        Some(_) => custom_name(&def.group, &def.version, &def.kind),
     };
     let list = match kind.rsplit_once('.') {
         Some((package, _)) => format!("{package}.{}", def.list_kind),
@@ -121,27 +121,26 @@ pub(super) struct Builtins {
     /// in OpenAPI v3 form (`$ref`s into `#/components/schemas/`, a `$ref`
     /// with a description wrapped in `allOf` as Kubernetes does), by name.
     pub(super) defs: Map<String, Value>,
-    /// Per kind (in [`BuiltinKind::ALL`] order): its definition's name and
-    /// its self-contained schema.
-    kinds: Vec<(BuiltinKind, String, Value)>,
+    /// Per kind (in [`crate::kinds::builtins`] order): its group and kind,
+    /// its definition's name and its self-contained schema.
+    kinds: Vec<((String, String), String, Value)>,
 }
 
 impl Builtins {
-    /// The definition name of a built-in kind.
-    pub(super) fn name(&self, kind: BuiltinKind) -> &str {
+    fn find(&self, group: &str, kind: &str) -> Option<&((String, String), String, Value)> {
         self.kinds
             .iter()
-            .find(|(k, _, _)| *k == kind)
-            .map_or("", |(_, name, _)| name)
+            .find(|((g, k), _, _)| g == group && k == kind)
+    }
+
+    /// The definition name of a built-in kind.
+    pub(super) fn name(&self, group: &str, kind: &str) -> Option<&str> {
+        self.find(group, kind).map(|(_, name, _)| name.as_str())
     }
 
     /// The self-contained schema of a built-in kind.
-    pub(super) fn inlined(&self, kind: BuiltinKind) -> &Value {
-        static EMPTY: Value = Value::Null;
-        self.kinds
-            .iter()
-            .find(|(k, _, _)| *k == kind)
-            .map_or(&EMPTY, |(_, _, schema)| schema)
+    pub(super) fn inlined(&self, group: &str, kind: &str) -> Option<&Value> {
+        self.find(group, kind).map(|(_, _, schema)| schema)
     }
 }
 
@@ -160,22 +159,17 @@ fn generate() -> Builtins {
         })
         .into_generator();
     let mut kinds = Vec::new();
-    for kind in BuiltinKind::ALL {
-        use BuiltinKind as B;
-        let (name, gvk) = match kind {
-            B::Namespace => add::<core::Namespace>(&mut generator),
-            B::Secret => add::<core::Secret>(&mut generator),
-            B::ConfigMap => add::<core::ConfigMap>(&mut generator),
-            B::ServiceAccount => add::<core::ServiceAccount>(&mut generator),
-            B::Role => add::<rbac::Role>(&mut generator),
-            B::RoleBinding => add::<rbac::RoleBinding>(&mut generator),
-            B::ClusterRole => add::<rbac::ClusterRole>(&mut generator),
-            B::ClusterRoleBinding => add::<rbac::ClusterRoleBinding>(&mut generator),
-            B::CustomResourceDefinition => {
-                add::<apiextensions::CustomResourceDefinition>(&mut generator)
-            }
+    for strategy in crate::kinds::builtins() {
+        let names = strategy.names();
+        let Some(name) = strategy.openapi(&mut generator) else {
+            continue;
         };
-        kinds.push((kind, name, gvk));
+        let gvk = Gvk {
+            group: names.group.clone(),
+            version: names.version,
+            kind: names.kind.clone(),
+        };
+        kinds.push(((names.group, names.kind), name, gvk));
     }
     generator.subschema_for::<meta::Status>();
     generator.subschema_for::<meta::DeleteOptions>();
@@ -210,16 +204,6 @@ fn generate() -> Builtins {
         })
         .collect();
     Builtins { defs, kinds }
-}
-
-fn add<T: JsonSchema + k8s_openapi::Resource>(generator: &mut SchemaGenerator) -> (String, Gvk) {
-    generator.subschema_for::<T>();
-    let gvk = Gvk {
-        group: T::GROUP.to_owned(),
-        version: T::VERSION.to_owned(),
-        kind: T::KIND.to_owned(),
-    };
-    (T::schema_name().into_owned(), gvk)
 }
 
 fn set_gvks(defs: &mut Map<String, Value>, name: &str, gvks: &[Gvk]) {

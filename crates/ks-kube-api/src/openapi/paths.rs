@@ -358,7 +358,7 @@ pub(super) fn discovery_path(group: &str, version: &str) -> PathItem {
 
 /// Every path of one resource.
 pub(super) fn resource_paths(def: &ResourceDef, names: &Names) -> Vec<PathItem> {
-    let builtin = def.builtin().is_some();
+    let builtin = def.strategy.strategic_merge().is_some();
     let gvk = Gvk::of(def);
     let kind = &def.kind;
     let (gv_id, _) = id_and_tag(&def.group, &def.version);

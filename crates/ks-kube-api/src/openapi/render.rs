@@ -80,13 +80,13 @@ fn collect(view: &RegistryView, group_versions: &[(String, String)]) -> Collecte
             .push((tag.clone(), paths::discovery_path(group, version)));
         for def in view.group_version(group, version) {
             let names = components::names(def);
-            let kind_schema = match def.builtin() {
-                Some(_) => builtins
+            let kind_schema = match def.crd {
+                None => builtins
                     .defs
                     .get(&names.kind)
                     .cloned()
                     .unwrap_or(Value::Null),
-                None => {
+                Some(_) => {
                     out.custom_kinds.push(names.kind.clone());
                     components::custom_kind_schema(def)
                 }

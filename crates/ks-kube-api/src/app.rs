@@ -8,6 +8,8 @@ use ks_store::Storage;
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
+use crate::admission::{AdmissionChain, AdmissionPlugin};
+use crate::kinds::Strategy;
 use crate::resources::{Registry, RegistryView};
 
 /// Largest request body accepted (Kubernetes' limit is 3 MiB).
@@ -19,6 +21,8 @@ pub struct App {
     pub store: Arc<dyn Storage>,
     /// The served resources.
     pub registry: Registry,
+    /// The plugins every write passes.
+    pub admission: AdmissionChain,
     /// Request path parser.
     pub resolver: Resolver,
     /// OpenAPI documents cached per registry view.
@@ -57,9 +61,27 @@ impl std::fmt::Debug for App {
 pub const KUBERNETES_MINOR: &str = "33";
 
 impl App {
-    /// State over a store, serving the built-in kinds (CRDs are loaded by
-    /// [`crate::crd::load_crds`]).
+    /// State over a store, serving the built-in kinds with Kubernetes'
+    /// admission chain (CRDs are loaded by [`crate::crd::load_crds`]).
     pub fn new(store: Arc<dyn Storage>) -> Arc<App> {
+        App::builder(store).build()
+    }
+
+    /// Starts an [`AppBuilder`]: the built-in kinds and
+    /// [`AdmissionChain::kubernetes`], to be extended.
+    pub fn builder(store: Arc<dyn Storage>) -> AppBuilder {
+        AppBuilder {
+            store,
+            kinds: crate::kinds::builtins(),
+            admission: AdmissionChain::kubernetes(),
+        }
+    }
+
+    fn assemble(
+        store: Arc<dyn Storage>,
+        registry: Registry,
+        admission: AdmissionChain,
+    ) -> Arc<App> {
         let (shutdown_tx, shutdown) = watch::channel(false);
         // The default configuration is valid by construction.
         let resolver = match Resolver::new(ResolverConfig::default()) {
@@ -79,7 +101,8 @@ impl App {
         });
         Arc::new(App {
             store,
-            registry: Registry::with_builtins(),
+            registry,
+            admission,
             resolver,
             openapi: Mutex::new(OpenApiCache::default()),
             shutdown,
@@ -98,5 +121,48 @@ impl App {
     /// Whether shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
+    }
+}
+
+/// Builds an [`App`] with more kinds or admission plugins than the
+/// defaults.
+pub struct AppBuilder {
+    store: Arc<dyn Storage>,
+    kinds: Vec<Arc<dyn Strategy>>,
+    admission: AdmissionChain,
+}
+
+impl AppBuilder {
+    /// Serves one more compiled-in kind (a kind already served at the same
+    /// group, version and resource is replaced).
+    pub fn kind(mut self, strategy: Arc<dyn Strategy>) -> Self {
+        self.kinds.push(strategy);
+        self
+    }
+
+    /// Appends an admission plugin after the ones already in the chain.
+    pub fn admission_plugin(mut self, plugin: Arc<dyn AdmissionPlugin>) -> Self {
+        self.admission = self.admission.with(plugin);
+        self
+    }
+
+    /// Replaces the whole admission chain.
+    pub fn admission(mut self, chain: AdmissionChain) -> Self {
+        self.admission = chain;
+        self
+    }
+
+    /// The shared state.
+    pub fn build(self) -> Arc<App> {
+        App::assemble(self.store, Registry::new(self.kinds), self.admission)
+    }
+}
+
+impl std::fmt::Debug for AppBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppBuilder")
+            .field("kinds", &self.kinds)
+            .field("admission", &self.admission)
+            .finish()
     }
 }

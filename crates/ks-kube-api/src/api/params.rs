@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// `fieldValidation`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub(crate) enum FieldValidation {
+pub enum FieldValidation {
     /// Drop unknown fields silently.
     Ignore,
     /// Drop unknown fields, with a warning header.

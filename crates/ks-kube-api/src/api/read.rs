@@ -13,11 +13,12 @@ use ks_store::{KeyValue, ListOptions, StoreError};
 use serde_json::{Value, json};
 
 use super::negotiate::{self, Format};
-use super::{Params, Target, table};
+use super::{Params, Target};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::object::{SELECTABLE_FIELDS, Selectors};
 use crate::resources::ResourceDef;
+use crate::table;
 
 pub(super) async fn get(
     app: &Arc<App>,
@@ -27,7 +28,7 @@ pub(super) async fn get(
 ) -> ApiResult<Response> {
     let _ = params;
     let key = target.def.key(target.namespace, target.name);
-    let Some(kv) = app.store.get(&key).await.map_err(store_error)? else {
+    let Some(kv) = app.store.get(&key).await.map_err(ApiError::from)? else {
         return Err(ApiError::not_found(target.gr(), target.name));
     };
     let bytes = served_bytes(&target.def, &kv.value)?;
@@ -86,23 +87,6 @@ fn stored_at_version(def: &ResourceDef, stored: &[u8]) -> bool {
     }
     rest.strip_prefix(def.version.as_bytes())
         .is_some_and(|r| r.first() == Some(&b'"'))
-}
-
-/// Maps store errors that reach a handler unexpectedly.
-pub(crate) fn store_error(err: StoreError) -> ApiError {
-    match err {
-        StoreError::Compacted {
-            requested,
-            compacted,
-        } => ApiError::expired(format!(
-            "too old resource version: {requested} ({compacted})"
-        )),
-        StoreError::FutureRevision { requested, current } => ApiError::timeout(format!(
-            "Too large resource version: {requested}, current: {current}"
-        )),
-        StoreError::Closed => ApiError::unavailable("the server is shutting down"),
-        other => ApiError::internal(other.to_string()),
-    }
 }
 
 /// Parses and checks the selectors of a list, watch or deletecollection.
@@ -282,7 +266,7 @@ pub(crate) async fn read_page(
         StoreError::Compacted { requested, compacted } => {
             ApiError::expired(format!("too old resource version: {requested} ({compacted})"))
         }
-        other => store_error(other),
+        other => ApiError::from(other),
     })?;
     let continue_token = if page.more {
         page.items.last().map(|kv| {
@@ -368,7 +352,9 @@ mod tests {
 
     #[test]
     fn served_bytes_rewrites_only_other_versions() {
-        let mut def = crate::resources::builtin_def(crate::resources::BuiltinKind::ConfigMap);
+        let mut def = crate::resources::ResourceDef::of(std::sync::Arc::new(
+            crate::kinds::configmap::ConfigMaps,
+        ));
         let stored = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}"#;
         assert!(matches!(
             served_bytes(&def, stored).unwrap(),

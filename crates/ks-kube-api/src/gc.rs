@@ -28,12 +28,13 @@ use tokio::task::JoinHandle;
 
 use crate::api::params::Propagation;
 use crate::api::write::{
-    CRD_CLEANUP_FINALIZER, Committed, DeleteRequest, FOREGROUND_FINALIZER, NAMESPACE_FINALIZER,
-    ORPHAN_FINALIZER, commit_update, delete_object,
+    Committed, DeleteRequest, FOREGROUND_FINALIZER, ORPHAN_FINALIZER, commit_update, delete_object,
 };
 use crate::app::App;
+use crate::kinds::crd::CRD_CLEANUP_FINALIZER;
+use crate::kinds::namespace::NAMESPACE_FINALIZER;
 use crate::object::{self, finalizers, is_deleting, meta_str, owner_references};
-use crate::resources::{BuiltinKind, Origin, ResourceDef};
+use crate::resources::ResourceDef;
 
 /// Starts the controllers.
 pub(crate) fn spawn(app: Arc<App>) -> Vec<JoinHandle<()>> {
@@ -329,7 +330,7 @@ async fn finalize_one(app: &App, state: &State, key: &Arc<str>) -> Result<bool, 
             }
         }
     }
-    if def.builtin() == Some(BuiltinKind::Namespace)
+    if def.is("", "namespaces")
         && obj
             .pointer("/spec/finalizers")
             .and_then(Value::as_array)
@@ -347,7 +348,7 @@ async fn finalize_one(app: &App, state: &State, key: &Arc<str>) -> Result<bool, 
             done = false;
         }
     }
-    if def.builtin() == Some(BuiltinKind::CustomResourceDefinition)
+    if def.is("apiextensions.k8s.io", "customresourcedefinitions")
         && fins.iter().any(|f| f == CRD_CLEANUP_FINALIZER)
     {
         let name = meta_str(&obj, "name").to_owned();
@@ -422,10 +423,10 @@ async fn empty_namespace(app: &App, namespace: &str) -> Result<bool, String> {
 /// Deletes the objects of a CRD; true when none are left.
 async fn delete_crd_objects(app: &App, crd_name: &str) -> Result<bool, String> {
     let view = app.registry.view();
-    let origin = Origin::Crd(crd_name.to_owned());
+
     let prefixes = view
         .all()
-        .filter(|d| d.origin == origin)
+        .filter(|d| d.crd.as_deref() == Some(crd_name))
         .map(|d| d.key_prefix());
     delete_under(app, prefixes.collect()).await
 }

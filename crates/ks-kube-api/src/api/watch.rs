@@ -20,12 +20,13 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::negotiate::Format;
-use super::read::{parse_rv, read_page, selectors, served_bytes, store_error};
-use super::{Params, Target, table};
+use super::read::{parse_rv, read_page, selectors, served_bytes};
+use super::{Params, Target};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::object::{Selectors, encode_with_revision};
 use crate::resources::ResourceDef;
+use crate::table;
 
 /// Default watch duration when the client gives no timeoutSeconds.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -85,7 +86,7 @@ pub(super) async fn watch(
             requested,
             compacted,
         }) => Err((requested, compacted)),
-        Err(e) => return Err(store_error(e)),
+        Err(e) => return Err(ApiError::from(e)),
     };
 
     let (tx, rx) = mpsc::channel::<Bytes>(64);

@@ -103,14 +103,14 @@ mod tests;
 
 use serde_json::{Map, Value, json};
 
-use crate::resources::{BuiltinKind, RegistryView};
+use crate::resources::RegistryView;
 
 /// The OpenAPI v3 schema of a compiled-in kind, self-contained: shared
 /// definitions are inlined, and a definition that contains itself (the
 /// CRD's JSONSchemaProps) is cut at the second level to an object that
 /// keeps unknown fields.
-pub(crate) fn builtin_schema(kind: BuiltinKind) -> Value {
-    components::builtins().inlined(kind).clone()
+pub(crate) fn builtin_schema(group: &str, kind: &str) -> Option<Value> {
+    components::builtins().inlined(group, kind).cloned()
 }
 
 /// `/openapi/v3`: the index of group-version documents, each URL carrying

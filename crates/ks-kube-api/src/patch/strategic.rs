@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use super::schema::{Shape, Strategy};
+use super::schema::{PatchStrategy as Strategy, Shape};
 use super::{PatchError, PatchKind, StrategicSchema, limits};
 
 /// `$patch`: the directive key.

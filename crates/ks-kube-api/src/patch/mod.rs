@@ -6,7 +6,7 @@
 //! `pkg/util/strategicpatch` and `pkg/util/mergepatch`; the code is our own.
 //!
 //! ```
-//! use ks_apiserver::patch::{apply_patch, strategic_schema, PatchKind};
+//! use ks_kube_api::patch::{apply_patch, strategic_schema, PatchKind};
 //! use serde_json::json;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -75,7 +75,9 @@ use std::fmt;
 use serde_json::Value;
 
 pub use error::PatchError;
-pub use schema::{StrategicSchema, strategic_schema};
+pub use schema::{
+    Field, METADATA, OBJECT_META, PatchStrategy, Shape, StrategicSchema, field, strategic_schema,
+};
 
 /// The largest patch body accepted, in bytes: Kubernetes' default
 /// `MaxRequestBodyBytes` (3 MiB).

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::{Column, Origin, ResourceDef};
+use crate::kinds::Names;
+use crate::kinds::custom::CustomResource;
+use crate::resources::{Column, ResourceDef};
 
 /// The resources one CRD object defines (its served versions).
 pub fn crd_defs(crd: &Value) -> Vec<ResourceDef> {
@@ -56,7 +58,7 @@ pub fn crd_defs(crd: &Value) -> Vec<ResourceDef> {
         if version_name.is_empty() {
             continue;
         }
-        let columns = version
+        let columns: Vec<Column> = version
             .get("additionalPrinterColumns")
             .and_then(Value::as_array)
             .into_iter()
@@ -70,6 +72,26 @@ pub fn crd_defs(crd: &Value) -> Vec<ResourceDef> {
                 json_path: s(c.get("jsonPath")),
             })
             .collect();
+        let status = version.pointer("/subresources/status").is_some();
+        let schema = version
+            .pointer("/schema/openAPIV3Schema")
+            .cloned()
+            .map(Arc::new);
+        let strategy = CustomResource {
+            names: Names {
+                group: group.clone(),
+                version: version_name.clone(),
+                kind: kind.clone(),
+                plural: plural.clone(),
+                singular: singular.clone(),
+                namespaced,
+                short_names: short_names.clone(),
+                categories: categories.clone(),
+                status,
+            },
+            schema: schema.clone(),
+            columns: columns.clone(),
+        };
         defs.push(ResourceDef {
             group: group.clone(),
             version: version_name,
@@ -80,13 +102,11 @@ pub fn crd_defs(crd: &Value) -> Vec<ResourceDef> {
             namespaced,
             short_names: short_names.clone(),
             categories: categories.clone(),
-            status: version.pointer("/subresources/status").is_some(),
+            status,
             columns,
-            schema: version
-                .pointer("/schema/openAPIV3Schema")
-                .cloned()
-                .map(Arc::new),
-            origin: Origin::Crd(name.clone()),
+            schema,
+            strategy: Arc::new(strategy),
+            crd: Some(name.clone()),
             storage: version.get("storage") == Some(&Value::Bool(true)),
         });
     }
@@ -129,8 +149,7 @@ mod tests {
 
     #[test]
     fn crd_prefix_is_where_crds_are_stored() {
-        let def =
-            crate::resources::builtin_def(crate::resources::BuiltinKind::CustomResourceDefinition);
+        let def = ResourceDef::of(Arc::new(crate::kinds::crd::CustomResourceDefinitions));
         assert_eq!(def.key_prefix(), CRD_KEY_PREFIX);
     }
 
@@ -156,7 +175,7 @@ mod tests {
         );
         assert!(d.namespaced && d.status && d.storage);
         assert_eq!(d.columns[0].json_path, ".spec.cronSpec");
-        assert_eq!(d.origin, Origin::Crd("crontabs.stable.example.com".into()));
+        assert_eq!(d.crd.as_deref(), Some("crontabs.stable.example.com"));
         assert!(crd_defs(&serde_json::json!({"spec": {}})).is_empty());
     }
 }

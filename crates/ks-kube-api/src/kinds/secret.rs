@@ -1,0 +1,86 @@
+//! core/v1 Secret.
+
+use k8s_openapi::api::core::v1::Secret;
+use serde_json::{Map, Value};
+
+use super::{Names, Strategy, Validation, encode, openapi_of};
+use crate::error::ApiResult;
+use crate::patch::{METADATA, Shape, StrategicSchema};
+use crate::table::TableColumn;
+use crate::validation::{MAX_DATA_BYTES, Problems, check_data_key};
+
+/// core/v1 Secret: `stringData` folds into `data`, the type defaults to
+/// `Opaque` and never changes, and `immutable: true` freezes the data.
+#[derive(Debug)]
+pub struct Secrets;
+
+/// `data` and `stringData` are maps.
+static STRATEGIC: StrategicSchema = StrategicSchema::new("", "Secret", Shape::Struct(&[METADATA]));
+
+impl Strategy for Secrets {
+    fn names(&self) -> Names {
+        Names::new("", "v1", "Secret", "secrets")
+    }
+
+    fn validate(&self, obj: &mut Value, old: Option<&Value>, cx: &mut Validation) -> ApiResult<()> {
+        let mut secret: Secret = cx.decode(obj)?;
+        let mut problems = Problems::new();
+        if let Some(string_data) = secret.string_data.take() {
+            let data = secret.data.get_or_insert_with(Default::default);
+            for (k, v) in string_data {
+                data.insert(k, k8s_openapi::ByteString(v.into_bytes()));
+            }
+        }
+        if secret.type_.as_deref().unwrap_or("").is_empty() {
+            secret.type_ = Some("Opaque".to_owned());
+        }
+        let mut size = 0;
+        for (key, value) in secret.data.iter().flatten() {
+            check_data_key("data", key, &mut problems);
+            size += key.len() + value.0.len();
+        }
+        if size > MAX_DATA_BYTES {
+            problems.too_long("data", MAX_DATA_BYTES);
+        }
+        let encoded = encode(&secret)?;
+        if let Some(old) = old {
+            let old_type = old.get("type").and_then(Value::as_str).unwrap_or("Opaque");
+            if secret.type_.as_deref() != Some(old_type) {
+                problems.invalid(
+                    "type",
+                    secret.type_.as_deref().unwrap_or(""),
+                    "field is immutable",
+                );
+            }
+            if old.get("immutable") == Some(&Value::Bool(true))
+                && old.get("data") != encoded.get("data")
+            {
+                problems.forbidden("data", "field is immutable when `immutable` is set");
+            }
+        }
+        cx.causes.extend(problems.causes);
+        *obj = encoded;
+        Ok(())
+    }
+
+    fn table_columns(&self) -> Option<Vec<TableColumn>> {
+        Some(vec![
+            TableColumn::name(),
+            TableColumn::path("Type", "string", ".type", "The type of the secret", 0),
+            TableColumn::count("Data", &["data"], "The number of entries in the secret"),
+            TableColumn::age(),
+        ])
+    }
+
+    fn strategic_merge(&self) -> Option<&'static StrategicSchema> {
+        Some(&STRATEGIC)
+    }
+
+    fn openapi(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
+        Some(openapi_of::<Secret>(generator))
+    }
+
+    fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
+        Some(crate::protobuf::secret(&[raw], 1))
+    }
+}
