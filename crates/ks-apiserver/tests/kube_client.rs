@@ -1041,3 +1041,134 @@ async fn watch_from_a_compacted_revision_gets_410_expired() {
     assert_eq!(e.code, 410);
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn leases_and_events_are_served() {
+    use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+    use k8s_openapi::api::core::v1::{Event, ObjectReference};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+
+    let ts = TestServer::start().await;
+    let leases: Api<Lease> = Api::namespaced(ts.client.clone(), "kube-system");
+    let mut stream = watcher(leases.clone(), watcher::Config::default()).boxed();
+    // The watcher starts when polled: wait for its (empty) initial list.
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("the initial list")
+            .unwrap()
+            .unwrap();
+        if matches!(event, watcher::Event::InitDone) {
+            break;
+        }
+    }
+
+    let lease = Lease {
+        metadata: ObjectMeta {
+            name: Some("leader".into()),
+            ..Default::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some("a".into()),
+            lease_duration_seconds: Some(15),
+            acquire_time: Some(MicroTime(
+                jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            )),
+            ..Default::default()
+        }),
+    };
+    let created = leases.create(&PostParams::default(), &lease).await.unwrap();
+    assert_eq!(created.spec, lease.spec);
+    // Renewal as leader election does it: read, modify, replace.
+    let mut renewed = leases.get("leader").await.unwrap();
+    renewed.spec.as_mut().unwrap().holder_identity = Some("b".into());
+    renewed.spec.as_mut().unwrap().lease_transitions = Some(1);
+    let replaced = leases
+        .replace("leader", &PostParams::default(), &renewed)
+        .await
+        .unwrap();
+    assert_eq!(
+        replaced.spec.as_ref().unwrap().holder_identity.as_deref(),
+        Some("b")
+    );
+    // Kubernetes' lease validation.
+    let mut bad = lease.clone();
+    bad.metadata.name = Some("bad".into());
+    bad.spec.as_mut().unwrap().lease_duration_seconds = Some(0);
+    let err = api_error(
+        leases
+            .create(&PostParams::default(), &bad)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.code, 422);
+    assert!(
+        err.message.contains("spec.leaseDurationSeconds"),
+        "{}",
+        err.message
+    );
+
+    let mut holders = Vec::new();
+    while holders.last().map(String::as_str) != Some("b") {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("a watch event")
+            .unwrap()
+            .unwrap();
+        if let watcher::Event::Apply(l) | watcher::Event::InitApply(l) = event {
+            holders.push(l.spec.unwrap().holder_identity.unwrap());
+        }
+    }
+    assert_eq!(holders, ["a", "b"]);
+    leases
+        .delete("leader", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(leases.get_opt("leader").await.unwrap().is_none());
+
+    let events: Api<Event> = Api::namespaced(ts.client.clone(), "default");
+    let event = Event {
+        metadata: ObjectMeta {
+            generate_name: Some("cm.".into()),
+            ..Default::default()
+        },
+        involved_object: ObjectReference {
+            kind: Some("ConfigMap".into()),
+            name: Some("cm".into()),
+            namespace: Some("default".into()),
+            ..Default::default()
+        },
+        reason: Some("Synced".into()),
+        message: Some("synced".into()),
+        type_: Some("Normal".into()),
+        count: Some(1),
+        ..Default::default()
+    };
+    let recorded = events.create(&PostParams::default(), &event).await.unwrap();
+    let name = recorded.metadata.name.clone().unwrap();
+    assert!(name.starts_with("cm."), "{name}");
+    let mut bumped = recorded.clone();
+    bumped.count = Some(2);
+    let bumped = events
+        .replace(&name, &PostParams::default(), &bumped)
+        .await
+        .unwrap();
+    assert_eq!(bumped.count, Some(2));
+    let listed = events.list(&ListParams::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    // An event about an object of another namespace is refused.
+    let mut elsewhere = event.clone();
+    elsewhere.involved_object.namespace = Some("kube-system".into());
+    let err = api_error(
+        events
+            .create(&PostParams::default(), &elsewhere)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.code, 422);
+    events
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+    ts.stop().await;
+}

@@ -654,6 +654,48 @@ $out"
     [[ $ran == 1 ]] || say "    no other kubectl present: smoke test not run"
 }
 
+# Leases and Events, the kinds controllers write: applied, then listed
+# across namespaces in one table per kind, as `kubectl get leases,events -A`.
+leases_events() {
+    local out
+    k apply -f - >/dev/null <<'YAML'
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata:
+  name: ks-controller-manager-leader-election
+  namespace: kubesphere-system
+spec:
+  holderIdentity: node-a
+  leaseDurationSeconds: 30
+---
+apiVersion: v1
+kind: Event
+metadata:
+  name: app-config.synced
+  namespace: default
+involvedObject:
+  kind: ConfigMap
+  name: app-config
+  namespace: default
+reason: Synced
+message: "  configuration synced  "
+type: Normal
+count: 3
+YAML
+    out=$(k get leases,events -A)
+    expect_contains "$(tr -s " " <<<"$out")" "NAMESPACE NAME HOLDER AGE" "get leases -A header"
+    expect_eq "$(awk '$2 == "lease.coordination.k8s.io/ks-controller-manager-leader-election" {print $1, $3}' <<<"$(tr -s ' ' <<<"$out")")" \
+        "kubesphere-system node-a" "get leases -A row"
+    expect_eq "$(awk '$5 == "configmap/app-config" {print $1, $3, $4, $6, $7}' <<<"$(tr -s ' ' <<<"$out")")" \
+        "default Normal Synced configuration synced" "get events -A row"
+    out=$(k get events -n default -o wide)
+    expect_contains "$(header "$out")" "LAST SEEN TYPE REASON OBJECT SUBOBJECT SOURCE MESSAGE FIRST SEEN COUNT NAME" "get events -o wide header"
+    out=$(k get lease -n kubesphere-system ks-controller-manager-leader-election -o jsonpath='{.spec.leaseDurationSeconds}')
+    expect_eq "$out" 30 "lease jsonpath"
+    k delete lease -n kubesphere-system ks-controller-manager-leader-election >/dev/null
+    k delete event -n default app-config.synced >/dev/null
+}
+
 # ----------------------------------------------------------------- run --
 
 START=$SECONDS
@@ -666,6 +708,7 @@ step "kubectl get: tables" get_tables
 step "kubectl get: printer columns with escaped dots in their JSONPath" get_tables_escaped_paths
 step "kubectl patch (merge, json, strategic), label, annotate" patches
 step "kubectl wait" waits
+step "kubectl get leases,events -A" leases_events
 step "kubectl get --watch" watch
 step "kubectl create (ns, configmap, secret, role, rolebinding, clusterrole, clusterrolebinding, sa)" creates
 step "errors: NotFound, AlreadyExists, strict field validation" errors
