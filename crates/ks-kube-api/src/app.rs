@@ -23,6 +23,8 @@ pub struct App {
     pub registry: Registry,
     /// The plugins every write passes.
     pub admission: AdmissionChain,
+    /// Makes a name from a `generateName` prefix.
+    pub(crate) name_generator: NameGenerator,
     /// Request path parser.
     pub resolver: Resolver,
     /// OpenAPI documents cached per registry view.
@@ -74,14 +76,18 @@ impl App {
             store,
             kinds: crate::kinds::builtins(),
             admission: AdmissionChain::kubernetes(),
+            name_generator: Arc::new(crate::object::generate_name),
         }
     }
 
-    fn assemble(
-        store: Arc<dyn Storage>,
-        registry: Registry,
-        admission: AdmissionChain,
-    ) -> Arc<App> {
+    fn assemble(builder: AppBuilder) -> Arc<App> {
+        let AppBuilder {
+            store,
+            kinds,
+            admission,
+            name_generator,
+        } = builder;
+        let registry = Registry::new(kinds);
         let (shutdown_tx, shutdown) = watch::channel(false);
         // The default configuration is valid by construction.
         let resolver = match Resolver::new(ResolverConfig::default()) {
@@ -103,6 +109,7 @@ impl App {
             store,
             registry,
             admission,
+            name_generator,
             resolver,
             openapi: Mutex::new(OpenApiCache::default()),
             shutdown,
@@ -130,7 +137,11 @@ pub struct AppBuilder {
     store: Arc<dyn Storage>,
     kinds: Vec<Arc<dyn Strategy>>,
     admission: AdmissionChain,
+    name_generator: NameGenerator,
 }
+
+/// Makes an object name from a `generateName` prefix.
+pub type NameGenerator = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 impl AppBuilder {
     /// Serves one more compiled-in kind (a kind already served at the same
@@ -152,9 +163,17 @@ impl AppBuilder {
         self
     }
 
+    /// Replaces how names are generated from `generateName` (the default
+    /// appends five random characters, as Kubernetes does); a seam for
+    /// tests of name collisions.
+    pub fn name_generator(mut self, generator: NameGenerator) -> Self {
+        self.name_generator = generator;
+        self
+    }
+
     /// The shared state.
     pub fn build(self) -> Arc<App> {
-        App::assemble(self.store, Registry::new(self.kinds), self.admission)
+        App::assemble(self)
     }
 }
 

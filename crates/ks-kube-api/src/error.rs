@@ -124,6 +124,21 @@ impl ApiError {
         .with_resource(gr, name)
     }
 
+    /// 409 AlreadyExists when every name generated from `generateName`
+    /// was taken (Kubernetes' `NewGenerateNameConflict`: retry later).
+    pub fn generate_name_conflict(gr: GroupResource<'_>, name: &str) -> Self {
+        let mut err = ApiError::new(
+            409,
+            "AlreadyExists",
+            format!(
+                "{gr} \"{name}\" already exists, the server was not able to generate a unique name for the object"
+            ),
+        )
+        .with_resource(gr, name);
+        err.retry_after_seconds = Some(1);
+        err
+    }
+
     /// 409 Conflict on a stale resourceVersion or failed precondition.
     pub fn conflict(gr: GroupResource<'_>, name: &str, detail: &str) -> Self {
         ApiError::new(

@@ -121,6 +121,9 @@ pub struct ListPage {
     /// Whether more matching items follow the last one (the caller continues
     /// with `start_after` = the last item's key and `revision` = this page's).
     pub more: bool,
+    /// How many items follow this page, when `more` and the list has no
+    /// filter (Kubernetes' `metadata.remainingItemCount`); `None` otherwise.
+    pub remaining: Option<u64>,
 }
 
 /// What a change did.

@@ -246,6 +246,35 @@ async fn check(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         prop_assert_eq!(got, want_even, "filtered list at {}", at);
+        // Unfiltered pages count what follows them.
+        let total = want.keys().filter(|k| k.starts_with('a')).count() as u64;
+        let mut seen = 0u64;
+        let mut start_after: Option<String> = None;
+        loop {
+            let page = store
+                .list(ListOptions {
+                    prefix: "a",
+                    revision: Some(at),
+                    start_after: start_after.as_deref(),
+                    limit: Some(2),
+                    filter: None,
+                })
+                .await
+                .unwrap();
+            seen += page.items.len() as u64;
+            let expected = (seen < total).then_some(total - seen);
+            prop_assert_eq!(
+                page.remaining,
+                expected,
+                "remaining at {} after {}",
+                at,
+                seen
+            );
+            if !page.more {
+                break;
+            }
+            start_after = page.items.last().map(|kv| kv.key.to_string());
+        }
     }
     for at in 0..compacted {
         let r = store

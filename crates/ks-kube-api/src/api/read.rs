@@ -194,6 +194,9 @@ pub(crate) struct Page {
     pub(crate) items: Vec<KeyValue>,
     pub(crate) revision: i64,
     pub(crate) continue_token: Option<String>,
+    /// `metadata.remainingItemCount`: set on a limited list without
+    /// selectors, as Kubernetes does.
+    pub(crate) remaining: Option<u64>,
 }
 
 /// Reads one page of a list, honouring `limit`, `continue` and
@@ -282,6 +285,7 @@ pub(crate) async fn read_page(
         items: page.items,
         revision: page.revision,
         continue_token,
+        remaining: page.remaining,
     })
 }
 
@@ -334,6 +338,10 @@ pub(super) async fn list(
     if let Some(token) = &page.continue_token {
         out.extend_from_slice(b",\"continue\":");
         serde_json::to_writer(&mut out, token).map_err(|e| ApiError::internal(e.to_string()))?;
+    }
+    if let Some(remaining) = page.remaining {
+        out.extend_from_slice(b",\"remainingItemCount\":");
+        out.extend_from_slice(remaining.to_string().as_bytes());
     }
     out.extend_from_slice(b"},\"items\":[");
     for (i, kv) in page.items.iter().enumerate() {

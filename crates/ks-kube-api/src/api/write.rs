@@ -23,6 +23,10 @@ use crate::user::UserInfo;
 /// concurrent write wins the race.
 const MAX_RETRIES: usize = 16;
 
+/// How many names a create with `generateName` tries before answering 409
+/// (Kubernetes 1.32+: the first and 7 more).
+pub(crate) const GENERATE_NAME_ATTEMPTS: usize = 8;
+
 /// Finalizer the garbage collector honours for Orphan propagation.
 pub(crate) const ORPHAN_FINALIZER: &str = "orphan";
 /// Finalizer the garbage collector honours for Foreground propagation.
@@ -177,11 +181,12 @@ pub(super) async fn create_object(
 ) -> ApiResult<Response> {
     let def = &target.def;
     prepare_identity(def, &mut obj, target.namespace)?;
-    if meta_str(&obj, "name").is_empty() {
-        let prefix = meta_str(&obj, "generateName").to_owned();
-        if !prefix.is_empty() {
-            set_meta(&mut obj, "name", json!(object::generate_name(&prefix)));
-        }
+    let generate_name = match meta_str(&obj, "name") {
+        "" => Some(meta_str(&obj, "generateName").to_owned()).filter(|p| !p.is_empty()),
+        _ => None,
+    };
+    if let Some(prefix) = &generate_name {
+        set_meta(&mut obj, "name", json!((app.name_generator)(prefix)));
     }
     if object::metadata(&obj)
         .and_then(|m| m.get("resourceVersion"))
@@ -208,28 +213,47 @@ pub(super) async fn create_object(
         set_meta(&mut obj, "generation", json!(1));
     }
     def.strategy.prepare_for_create(&mut obj);
-    let (obj, warnings) = admit(app, target, params, Operation::Create, obj, None).await?;
-    let name = meta_str(&obj, "name").to_owned();
+    let (mut obj, warnings) = admit(app, target, params, Operation::Create, obj, None).await?;
     if params.dry_run {
         return Ok(with_warnings(
             negotiate::respond(StatusCode::CREATED, format, &obj),
             &warnings,
         ));
     }
-    let key = def.key(target.namespace, &name);
-    let stored = obj.clone();
-    let result = app
-        .store
-        .write(
-            &key,
-            Precondition::MustNotExist,
-            WriteOp::Put(Box::new(move |rev| encode_with_revision(stored, rev))),
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::AlreadyExists { .. } => ApiError::already_exists(target.gr(), &name),
-            other => ApiError::from(other),
-        })?;
+    // A generated name that is taken is replaced by another, as
+    // Kubernetes does since 1.32, up to GENERATE_NAME_ATTEMPTS names.
+    let mut attempt = 1;
+    let result = loop {
+        let name = meta_str(&obj, "name").to_owned();
+        let retry = generate_name.is_some() && attempt < GENERATE_NAME_ATTEMPTS;
+        let stored = if retry {
+            obj.clone()
+        } else {
+            std::mem::take(&mut obj)
+        };
+        let written = app
+            .store
+            .write(
+                &def.key(target.namespace, &name),
+                Precondition::MustNotExist,
+                WriteOp::Put(Box::new(move |rev| encode_with_revision(stored, rev))),
+            )
+            .await;
+        match (written, &generate_name) {
+            (Ok(result), _) => break result,
+            (Err(StoreError::AlreadyExists { .. }), Some(prefix)) if retry => {
+                attempt += 1;
+                set_meta(&mut obj, "name", json!((app.name_generator)(prefix)));
+            }
+            (Err(StoreError::AlreadyExists { .. }), Some(_)) => {
+                return Err(ApiError::generate_name_conflict(target.gr(), &name));
+            }
+            (Err(StoreError::AlreadyExists { .. }), None) => {
+                return Err(ApiError::already_exists(target.gr(), &name));
+            }
+            (Err(other), _) => return Err(ApiError::from(other)),
+        }
+    };
     let Some(current) = result.current else {
         return Err(ApiError::internal("the write returned no value"));
     };

@@ -330,10 +330,10 @@ pub(super) fn page(map: &Map, revision: Revision, opts: &ListOptions<'_>) -> Lis
     let limit = opts.limit.filter(|&l| l > 0);
     let mut items = Vec::new();
     let mut more = false;
-    for (key, kv) in map.range::<_, str>((lower, Bound::Unbounded)) {
-        if !key.starts_with(prefix) {
-            break;
-        }
+    let mut range = map
+        .range::<_, str>((lower, Bound::Unbounded))
+        .take_while(|(key, _)| key.starts_with(prefix));
+    for (_, kv) in range.by_ref() {
         if let Some(filter) = opts.filter
             && !filter(kv)
         {
@@ -345,9 +345,13 @@ pub(super) fn page(map: &Map, revision: Revision, opts: &ListOptions<'_>) -> Lis
         }
         items.push(kv.clone());
     }
+    // Without a filter the rest of the range is exactly what remains (the
+    // item that ended the page included).
+    let remaining = (more && opts.filter.is_none()).then(|| 1 + range.count() as u64);
     ListPage {
         items,
         revision,
         more,
+        remaining,
     }
 }
