@@ -32,7 +32,16 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let started = std::time::Instant::now();
     let response = match dispatch(&app, request).await {
         Ok(response) => response,
-        Err(err) => error_response(&err),
+        Err(err) => {
+            let mut response = error_response(&err);
+            if err.code == 413 {
+                // The rest of an oversized body was not read.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
+        }
     };
     tracing::debug!(
         method = %method,
@@ -162,7 +171,9 @@ async fn dispatch(app: &Arc<App>, request: Request) -> ApiResult<Response> {
     check_scope(&target, &info)?;
 
     let body_bytes = match parts.method {
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE => read_body(body).await?,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE => {
+            read_body(&parts.headers, body).await?
+        }
         _ => bytes::Bytes::new(),
     };
     let content_type = parts
@@ -215,23 +226,61 @@ fn check_scope(target: &Target<'_>, info: &RequestInfo<'_>) -> ApiResult<()> {
     Ok(())
 }
 
-async fn read_body(body: Body) -> ApiResult<bytes::Bytes> {
-    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => Ok(bytes),
-        Err(err) => {
-            // `to_bytes` reports the length limit through its source chain.
-            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-            while let Some(e) = source {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    return Err(too_large());
+/// How much of an oversized body is read and dropped before the 413 is
+/// sent. A client (or a proxy such as `kubectl proxy`) still writing the
+/// body when the server answers and closes sees a broken pipe instead of
+/// the answer; draining lets the 413 arrive. Past this, the connection is
+/// closed without reading further.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long draining an oversized body may take.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`]; a larger one is a
+/// 413 (answered on a connection that then closes, see [`DRAIN_BYTES`]).
+async fn read_body(headers: &http::HeaderMap, body: Body) -> ApiResult<bytes::Bytes> {
+    use http_body_util::BodyExt;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES + DRAIN_BYTES) {
+        return Err(too_large());
+    }
+    let mut body = body;
+    // One frame (the usual case) is kept as it came, without a copy.
+    let mut first: Option<bytes::Bytes> = None;
+    let mut collected = bytes::BytesMut::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len();
+        if total > MAX_BODY_BYTES {
+            let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+            while total <= MAX_BODY_BYTES + DRAIN_BYTES {
+                match tokio::time::timeout_at(deadline, body.frame()).await {
+                    Ok(Some(Ok(frame))) => {
+                        total += frame.data_ref().map_or(0, bytes::Bytes::len);
+                    }
+                    _ => break,
                 }
-                source = e.source();
             }
-            Err(ApiError::bad_request(format!(
-                "reading the request body: {err}"
-            )))
+            return Err(too_large());
+        }
+        match first.take() {
+            None if collected.is_empty() => first = Some(data),
+            None => collected.extend_from_slice(&data),
+            Some(earlier) => {
+                collected.extend_from_slice(&earlier);
+                collected.extend_from_slice(&data);
+            }
         }
     }
+    Ok(first.unwrap_or_else(|| collected.freeze()))
 }
 
 fn too_large() -> ApiError {
