@@ -16,12 +16,11 @@
 //! Private keys are written with mode 0600 on unix and are never logged.
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -286,37 +285,44 @@ pub fn write_kubeconfig(
             url: server_url.to_owned(),
         });
     }
-    let trust = match ca_pem {
-        Some(pem) => format!(
-            "    certificate-authority-data: {}\n",
-            base64::engine::general_purpose::STANDARD.encode(pem)
-        ),
-        None => "    insecure-skip-tls-verify: false\n".to_owned(),
+    let kubeconfig = Kubeconfig {
+        api_version: "v1",
+        kind: "Config",
+        clusters: vec![Named {
+            name: KUBECONFIG_CLUSTER,
+            cluster: Cluster {
+                server: server_url,
+                certificate_authority_data: ca_pem
+                    .map(|pem| base64::engine::general_purpose::STANDARD.encode(pem)),
+                insecure_skip_tls_verify: ca_pem.is_none().then_some(false),
+            },
+        }],
+        users: vec![NamedUser {
+            name: KUBECONFIG_USER,
+            user: User {
+                username: KUBECONFIG_USER,
+            },
+        }],
+        contexts: vec![NamedContext {
+            name: KUBECONFIG_CLUSTER,
+            context: Context {
+                cluster: KUBECONFIG_CLUSTER,
+                user: KUBECONFIG_USER,
+            },
+        }],
+        current_context: KUBECONFIG_CLUSTER,
+        preferences: Preferences {},
     };
+    let yaml = serde_norway::to_string(&kubeconfig).map_err(|e| TlsError::Io {
+        action: "encode",
+        path: path.to_owned(),
+        source: io::Error::other(e),
+    })?;
     let yaml = format!(
         "# Written by ks-apiserver.\n\
-         apiVersion: v1\n\
-         kind: Config\n\
-         clusters:\n\
-         - name: {KUBECONFIG_CLUSTER}\n\
-         \x20 cluster:\n\
-         \x20   server: {server}\n\
-         {trust}\
-         users:\n\
-         - name: {KUBECONFIG_USER}\n\
-         \x20 # No credentials yet: ks-apiserver does not authenticate clients so far;\n\
-         \x20 # a later issue adds authentication and fills this in. The username alone\n\
-         \x20 # (no password) only stops kubectl from prompting for one over https.\n\
-         \x20 user:\n\
-         \x20   username: {KUBECONFIG_USER}\n\
-         contexts:\n\
-         - name: {KUBECONFIG_CLUSTER}\n\
-         \x20 context:\n\
-         \x20   cluster: {KUBECONFIG_CLUSTER}\n\
-         \x20   user: {KUBECONFIG_USER}\n\
-         current-context: {KUBECONFIG_CLUSTER}\n\
-         preferences: {{}}\n",
-        server = yaml_quoted(server_url),
+         # No credentials yet: ks-apiserver does not authenticate clients so far.\n\
+         # The username alone (no password) only stops kubectl from prompting for\n\
+         # one over https.\n{yaml}"
     );
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
@@ -518,43 +524,28 @@ fn warn_if_exposed(path: &Path) {
 }
 
 /// Replaces `path` with `contents` atomically: a temporary file in the same
-/// directory, created with `mode` (unix), synced, then renamed over `path`.
+/// directory, given `mode` (unix), synced, then renamed over `path`.
 fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), TlsError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-
-    let (tmp_path, mut file) = loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp_path = dir.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-        #[cfg(not(unix))]
-        let _ = mode;
-        match options.open(&tmp_path) {
-            Ok(file) => break (tmp_path, file),
-            // A leftover from a crashed process with the same pid: try the next name.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1_000 => continue,
-            Err(source) => return Err(io_error("create", &tmp_path)(source)),
-        }
-    };
-    let result = file
-        .write_all(contents)
-        .and_then(|()| file.sync_all())
-        .map_err(io_error("write", &tmp_path))
-        .and_then(|()| fs::rename(&tmp_path, path).map_err(io_error("replace", path)));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp_path);
+    let mut file =
+        tempfile::NamedTempFile::new_in(dir).map_err(io_error("create a file in", dir))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io_error("set the mode of", file.path()))?;
     }
-    result?;
+    #[cfg(not(unix))]
+    let _ = mode;
+    file.write_all(contents)
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(io_error("write", path))?;
+    file.persist(path)
+        .map_err(|e| io_error("replace", path)(e.error))?;
     // Make the rename itself durable. Best effort: some file systems refuse
     // to sync a directory, and the data is already safe in the file.
     if let Ok(dir) = File::open(dir) {
@@ -563,6 +554,62 @@ fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), TlsError>
     Ok(())
 }
 
+/// The kubeconfig file, as kubectl reads it (`clientcmd/api/v1`).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct Kubeconfig<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    kind: &'a str,
+    clusters: Vec<Named<'a>>,
+    users: Vec<NamedUser<'a>>,
+    contexts: Vec<NamedContext<'a>>,
+    current_context: &'a str,
+    preferences: Preferences,
+}
+
+#[derive(serde::Serialize)]
+struct Named<'a> {
+    name: &'a str,
+    cluster: Cluster<'a>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct Cluster<'a> {
+    server: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate_authority_data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    insecure_skip_tls_verify: Option<bool>,
+}
+
+#[derive(serde::Serialize)]
+struct NamedUser<'a> {
+    name: &'a str,
+    user: User<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct User<'a> {
+    username: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct NamedContext<'a> {
+    name: &'a str,
+    context: Context<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct Context<'a> {
+    cluster: &'a str,
+    user: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Preferences {}
+
 /// Wraps an [`io::Error`] with what was being done and to which path.
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> TlsError {
     move |source| TlsError::Io {
@@ -570,22 +617,6 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> TlsE
         path: path.to_owned(),
         source,
     }
-}
-
-/// `value` as a YAML double-quoted scalar (JSON string rules, which YAML accepts).
-fn yaml_quoted(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

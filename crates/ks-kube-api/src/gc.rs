@@ -36,6 +36,23 @@ use crate::kinds::namespace::NAMESPACE_FINALIZER;
 use crate::object::{self, finalizers, is_deleting, meta_str, owner_references};
 use crate::resources::ResourceDef;
 
+/// Why a garbage collector pass failed (it restarts after a pause).
+#[derive(Debug, thiserror::Error)]
+enum GcError {
+    #[error(transparent)]
+    Store(#[from] ks_store::StoreError),
+    #[error(transparent)]
+    Api(#[from] crate::error::ApiError),
+    #[error("the stored object at {key} does not decode: {source}")]
+    Decode {
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("could not orphan {0}: too many concurrent writes")]
+    Contended(String),
+}
+
 /// Starts the controllers.
 pub(crate) fn spawn(app: Arc<App>) -> Vec<JoinHandle<()>> {
     vec![tokio::spawn(async move {
@@ -123,23 +140,16 @@ impl State {
     }
 }
 
-async fn run(app: &App) -> Result<(), String> {
+async fn run(app: &App) -> Result<(), GcError> {
     let mut state = State::default();
-    let page = app
-        .store
-        .list(ListOptions::prefix("/"))
-        .await
-        .map_err(|e| e.to_string())?;
+    let page = app.store.list(ListOptions::prefix("/")).await?;
     for kv in &page.items {
         state.observe(kv, false);
     }
     // Owners that vanished while nobody watched.
     let uids: Vec<String> = state.dependents.keys().cloned().collect();
     state.gone.extend(uids);
-    let mut stream = app
-        .store
-        .watch("/", Some(page.revision))
-        .map_err(|e| e.to_string())?;
+    let mut stream = app.store.watch("/", Some(page.revision))?;
     let mut shutdown = app.shutdown.clone();
     let mut retry = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -151,7 +161,7 @@ async fn run(app: &App) -> Result<(), String> {
                     state.observe(&event.kv, event.kind == EventKind::Deleted);
                 }
                 Some(Ok(WatchItem::Progress(_))) => {}
-                Some(Err(e)) => return Err(e.to_string()),
+                Some(Err(e)) => return Err(e.into()),
             },
             _ = retry.tick() => {}
             _ = shutdown.changed() => return Ok(()),
@@ -221,14 +231,17 @@ async fn owner_exists(app: &App, dependent_ns: &str, owner: &object::OwnerRef) -
 
 /// Deletes a dependent whose owners are all gone, or removes the
 /// references to the gone ones.
-async fn drop_dangling(app: &App, key: &str) -> Result<(), String> {
+async fn drop_dangling(app: &App, key: &str) -> Result<(), GcError> {
     let Some(def) = def_of_key(app, key) else {
         return Ok(());
     };
-    let Some(current) = app.store.get(key).await.map_err(|e| e.to_string())? else {
+    let Some(current) = app.store.get(key).await? else {
         return Ok(());
     };
-    let obj: Value = serde_json::from_slice(&current.value).map_err(|e| e.to_string())?;
+    let obj: Value = serde_json::from_slice(&current.value).map_err(|source| GcError::Decode {
+        key: key.to_owned(),
+        source,
+    })?;
     let ns = meta_str(&obj, "namespace").to_owned();
     let refs = owner_references(&obj);
     let mut alive = Vec::new();
@@ -256,7 +269,7 @@ async fn drop_dangling(app: &App, key: &str) -> Result<(), String> {
         {
             Ok(_) => Ok(()),
             Err(e) if e.code == 404 => Ok(()),
-            Err(e) => Err(e.message),
+            Err(e) => Err(e.into()),
         };
     }
     let mut new = obj.clone();
@@ -264,7 +277,7 @@ async fn drop_dangling(app: &App, key: &str) -> Result<(), String> {
     commit_update(app, &def, key, &current, &obj, new, false)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(GcError::from)
 }
 
 fn remove_owner_refs(obj: &mut Value, drop: impl Fn(&str) -> bool) {
@@ -293,14 +306,17 @@ fn remove_finalizer(obj: &mut Value, finalizer: &str) {
 
 /// Advances the deletion of one object. Ok(true) when there is nothing
 /// more to do for it now.
-async fn finalize_one(app: &App, state: &State, key: &Arc<str>) -> Result<bool, String> {
+async fn finalize_one(app: &App, state: &State, key: &Arc<str>) -> Result<bool, GcError> {
     let Some(def) = def_of_key(app, key) else {
         return Ok(true);
     };
-    let Some(current) = app.store.get(key).await.map_err(|e| e.to_string())? else {
+    let Some(current) = app.store.get(key).await? else {
         return Ok(true);
     };
-    let obj: Value = serde_json::from_slice(&current.value).map_err(|e| e.to_string())?;
+    let obj: Value = serde_json::from_slice(&current.value).map_err(|source| GcError::Decode {
+        key: key.to_string(),
+        source,
+    })?;
     if !is_deleting(&obj) {
         return Ok(true);
     }
@@ -362,40 +378,47 @@ async fn finalize_one(app: &App, state: &State, key: &Arc<str>) -> Result<bool, 
         match commit_update(app, &def, key, &current, &obj, new, false).await {
             Ok(Committed::Deleted(_)) | Ok(Committed::Written(_)) | Ok(Committed::Unchanged(_)) => {
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(done)
 }
 
-async fn orphan(app: &App, key: &str, owner_uid: &str) -> Result<(), String> {
+async fn orphan(app: &App, key: &str, owner_uid: &str) -> Result<(), GcError> {
     let Some(def) = def_of_key(app, key) else {
         return Ok(());
     };
     for _ in 0..8 {
-        let Some(current) = app.store.get(key).await.map_err(|e| e.to_string())? else {
+        let Some(current) = app.store.get(key).await? else {
             return Ok(());
         };
-        let obj: Value = serde_json::from_slice(&current.value).map_err(|e| e.to_string())?;
+        let obj: Value =
+            serde_json::from_slice(&current.value).map_err(|source| GcError::Decode {
+                key: key.to_owned(),
+                source,
+            })?;
         let mut new = obj.clone();
         remove_owner_refs(&mut new, |uid| uid == owner_uid);
         match commit_update(app, &def, key, &current, &obj, new, false).await {
             Ok(_) => return Ok(()),
             Err(ks_store::StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         }
     }
-    Err(format!("could not orphan {key}: too many conflicts"))
+    Err(GcError::Contended(key.to_owned()))
 }
 
-async fn delete_key(app: &App, key: &str, propagation: Propagation) -> Result<(), String> {
+async fn delete_key(app: &App, key: &str, propagation: Propagation) -> Result<(), GcError> {
     let Some(def) = def_of_key(app, key) else {
         return Ok(());
     };
-    let Some(current) = app.store.get(key).await.map_err(|e| e.to_string())? else {
+    let Some(current) = app.store.get(key).await? else {
         return Ok(());
     };
-    let obj: Value = serde_json::from_slice(&current.value).map_err(|e| e.to_string())?;
+    let obj: Value = serde_json::from_slice(&current.value).map_err(|source| GcError::Decode {
+        key: key.to_owned(),
+        source,
+    })?;
     if is_deleting(&obj) {
         return Ok(());
     }
@@ -406,12 +429,12 @@ async fn delete_key(app: &App, key: &str, propagation: Propagation) -> Result<()
     match delete_object(app, &def, &ns, &name, DeleteRequest::new(propagation)).await {
         Ok(_) => Ok(()),
         Err(e) if e.code == 404 => Ok(()),
-        Err(e) => Err(e.message),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Deletes what is left in a namespace; true when nothing is.
-async fn empty_namespace(app: &App, namespace: &str) -> Result<bool, String> {
+async fn empty_namespace(app: &App, namespace: &str) -> Result<bool, GcError> {
     let view = app.registry.view();
     let prefixes = view
         .all()
@@ -421,7 +444,7 @@ async fn empty_namespace(app: &App, namespace: &str) -> Result<bool, String> {
 }
 
 /// Deletes the objects of a CRD; true when none are left.
-async fn delete_crd_objects(app: &App, crd_name: &str) -> Result<bool, String> {
+async fn delete_crd_objects(app: &App, crd_name: &str) -> Result<bool, GcError> {
     let view = app.registry.view();
 
     let prefixes = view
@@ -433,14 +456,10 @@ async fn delete_crd_objects(app: &App, crd_name: &str) -> Result<bool, String> {
 
 /// Starts the deletion of every object under the prefixes (each visited
 /// once); true when there was none.
-async fn delete_under(app: &App, prefixes: BTreeSet<String>) -> Result<bool, String> {
+async fn delete_under(app: &App, prefixes: BTreeSet<String>) -> Result<bool, GcError> {
     let mut empty = true;
     for prefix in prefixes {
-        let page = app
-            .store
-            .list(ListOptions::prefix(&prefix))
-            .await
-            .map_err(|e| e.to_string())?;
+        let page = app.store.list(ListOptions::prefix(&prefix)).await?;
         for kv in page.items {
             empty = false;
             delete_key(app, &kv.key, Propagation::Background).await?;

@@ -282,15 +282,13 @@ pub(crate) fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Serializes an object with `metadata.resourceVersion` set to `revision`.
-pub fn encode_with_revision(mut obj: Value, revision: i64) -> Result<Bytes, String> {
+pub fn encode_with_revision(mut obj: Value, revision: i64) -> Result<Bytes, serde_json::Error> {
     set_meta(
         &mut obj,
         "resourceVersion",
         Value::String(revision.to_string()),
     );
-    serde_json::to_vec(&obj)
-        .map(Bytes::from)
-        .map_err(|e| e.to_string())
+    serde_json::to_vec(&obj).map(Bytes::from)
 }
 
 /// Parses a stored object.

@@ -49,7 +49,7 @@ pub enum StoreError {
     },
     /// The write's [`crate::Encode`] closure failed; nothing was written.
     #[error("encoding the value failed: {0}")]
-    Encode(String),
+    Encode(#[source] crate::EncodeError),
     /// The backend failed (I/O, SQLite); the write was not acknowledged.
     #[error("storage backend: {0}")]
     Backend(String),

@@ -27,8 +27,8 @@ mod types;
 pub use error::{Result, StoreError};
 pub use store::{Store, StoreConfig};
 pub use types::{
-    Encode, Event, EventKind, KeyValue, ListOptions, ListPage, Precondition, Revision, WatchItem,
-    WatchStream, WriteOp, WriteResult,
+    Encode, EncodeError, Event, EventKind, KeyValue, ListOptions, ListPage, Precondition, Revision,
+    WatchItem, WatchStream, WriteOp, WriteResult,
 };
 
 use async_trait::async_trait;

@@ -26,7 +26,10 @@ pub struct KeyValue {
 /// Turns the revision a write will get into the bytes to store. Called at
 /// most once, on the store's writer, just before the commit. An error
 /// aborts this write only.
-pub type Encode = Box<dyn FnOnce(Revision) -> std::result::Result<Bytes, String> + Send>;
+pub type Encode = Box<dyn FnOnce(Revision) -> std::result::Result<Bytes, EncodeError> + Send>;
+
+/// Why an [`Encode`] closure could not produce the value.
+pub type EncodeError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What must hold for a write to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

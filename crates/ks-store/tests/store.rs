@@ -166,9 +166,9 @@ async fn encoder_gets_the_revision_and_may_fail_alone() {
         assert_eq!(r.revision, 2);
         assert_eq!(value(&store.get("b").await.unwrap().unwrap()), "rv=2");
 
-        let op = WriteOp::Put(Box::new(|_| Err("bad object".to_string())));
+        let op = WriteOp::Put(Box::new(|_| Err("bad object".into())));
         match store.write("c", Precondition::None, op).await {
-            Err(StoreError::Encode(msg)) => assert_eq!(msg, "bad object"),
+            Err(StoreError::Encode(msg)) => assert_eq!(msg.to_string(), "bad object"),
             other => panic!("{other:?}"),
         }
         let op = WriteOp::Put(Box::new(|_| panic!("encoder bug")));

@@ -236,7 +236,7 @@ pub(super) async fn create_object(
             .write(
                 &def.key(target.namespace, &name),
                 Precondition::MustNotExist,
-                WriteOp::Put(Box::new(move |rev| encode_with_revision(stored, rev))),
+                WriteOp::Put(Box::new(move |rev| Ok(encode_with_revision(stored, rev)?))),
             )
             .await;
         match (written, &generate_name) {
@@ -806,7 +806,7 @@ async fn put_at_revision(
     dry_run: bool,
 ) -> Result<Committed, StoreError> {
     if dry_run {
-        let bytes = serde_json::to_vec(&new).map_err(|e| StoreError::Encode(e.to_string()))?;
+        let bytes = serde_json::to_vec(&new).map_err(|e| StoreError::Encode(e.into()))?;
         return Ok(Committed::Written(KeyValue {
             value: Bytes::from(bytes),
             ..current.clone()
@@ -817,7 +817,7 @@ async fn put_at_revision(
         .write(
             key,
             Precondition::Revision(current.mod_revision),
-            WriteOp::Put(Box::new(move |rev| encode_with_revision(new, rev))),
+            WriteOp::Put(Box::new(move |rev| Ok(encode_with_revision(new, rev)?))),
         )
         .await?;
     let Some(kv) = result.current else {
