@@ -5,7 +5,11 @@
 //! cargo bench -p ks-apiserver --bench api                 # everything, plain HTTP and HTTPS
 //! KS_BENCH=creates,get cargo bench -p ks-apiserver --bench api
 //! KS_BENCH_OBJECTS=100000 cargo bench -p ks-apiserver --bench api -- memory
+//! KS_BENCH_BIN=/path/to/other/ks-apiserver cargo bench -p ks-apiserver --bench api
 //! ```
+//!
+//! `KS_BENCH_BIN` runs the same client against another build of the server
+//! (say, the previous commit's), for before/after figures in one sitting.
 //!
 //! Reports, per transport: creates/s of small ConfigMaps with 16 clients;
 //! get-by-name latency (median, p99); list of 10,000 objects (median);
@@ -112,7 +116,11 @@ fn free_port() -> u16 {
 async fn start_server(data_dir: &Path, plain: bool) -> (Server, Duration) {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ks-apiserver"));
+    let bin = std::env::var_os("KS_BENCH_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_ks-apiserver")),
+        PathBuf::from,
+    );
+    let mut cmd = Command::new(bin);
     cmd.arg("--data-dir")
         .arg(data_dir)
         .arg("--listen")
