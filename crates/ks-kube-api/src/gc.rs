@@ -36,6 +36,14 @@ use crate::kinds::namespace::NAMESPACE_FINALIZER;
 use crate::object::{self, finalizers, is_deleting, meta_str, owner_references};
 use crate::resources::ResourceDef;
 
+/// A stored object as JSON.
+fn decode(key: &str, value: &[u8]) -> Result<Value, GcError> {
+    serde_json::from_slice(value).map_err(|source| GcError::Decode {
+        key: key.to_owned(),
+        source,
+    })
+}
+
 /// Why a garbage collector pass failed (it restarts after a pause).
 #[derive(Debug, thiserror::Error)]
 enum GcError {
@@ -238,10 +246,7 @@ async fn drop_dangling(app: &App, key: &str) -> Result<(), GcError> {
     let Some(current) = app.store.get(key).await? else {
         return Ok(());
     };
-    let obj: Value = serde_json::from_slice(&current.value).map_err(|source| GcError::Decode {
-        key: key.to_owned(),
-        source,
-    })?;
+    let obj: Value = decode(key, &current.value)?;
     let ns = meta_str(&obj, "namespace").to_owned();
     let refs = owner_references(&obj);
     let mut alive = Vec::new();
@@ -313,10 +318,7 @@ async fn finalize_one(app: &App, state: &State, key: &Arc<str>) -> Result<bool, 
     let Some(current) = app.store.get(key).await? else {
         return Ok(true);
     };
-    let obj: Value = serde_json::from_slice(&current.value).map_err(|source| GcError::Decode {
-        key: key.to_string(),
-        source,
-    })?;
+    let obj: Value = decode(key, &current.value)?;
     if !is_deleting(&obj) {
         return Ok(true);
     }
@@ -392,11 +394,7 @@ async fn orphan(app: &App, key: &str, owner_uid: &str) -> Result<(), GcError> {
         let Some(current) = app.store.get(key).await? else {
             return Ok(());
         };
-        let obj: Value =
-            serde_json::from_slice(&current.value).map_err(|source| GcError::Decode {
-                key: key.to_owned(),
-                source,
-            })?;
+        let obj: Value = decode(key, &current.value)?;
         let mut new = obj.clone();
         remove_owner_refs(&mut new, |uid| uid == owner_uid);
         match commit_update(app, &def, key, &current, &obj, new, false).await {
@@ -415,10 +413,7 @@ async fn delete_key(app: &App, key: &str, propagation: Propagation) -> Result<()
     let Some(current) = app.store.get(key).await? else {
         return Ok(());
     };
-    let obj: Value = serde_json::from_slice(&current.value).map_err(|source| GcError::Decode {
-        key: key.to_owned(),
-        source,
-    })?;
+    let obj: Value = decode(key, &current.value)?;
     if is_deleting(&obj) {
         return Ok(());
     }

@@ -355,7 +355,7 @@ mod tests {
         assert_eq!(cm.prefix_in(None), "/core/configmaps/");
         let ns = ResourceDef::of(Arc::new(crate::kinds::namespace::Namespaces));
         assert_eq!(ns.key("ignored", "a"), "/core/namespaces/a");
-        let crb = ResourceDef::of(Arc::new(crate::kinds::rbac::ClusterRoleBindings));
+        let crb = ResourceDef::of(Arc::new(crate::kinds::rbac::ClusterRoleBindings::new()));
         assert_eq!(
             crb.key("", "x"),
             "/rbac.authorization.k8s.io/clusterrolebindings/x"

@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn bindings_print_role_and_subjects() {
-        let def = ResourceDef::of(Arc::new(crate::kinds::rbac::RoleBindings));
+        let def = ResourceDef::of(Arc::new(crate::kinds::rbac::RoleBindings::new()));
         let obj = json!({"metadata": {"name": "b"}, "roleRef": {"kind": "ClusterRole", "name": "view"},
             "subjects": [{"kind": "User", "name": "u1"}, {"kind": "ServiceAccount", "name": "sa", "namespace": "ns"}, {"kind": "User", "name": "u2"}]});
         let t = table(&def, &[obj], "v1", IncludeObject::None, None, None, true);

@@ -1,29 +1,70 @@
 //! rbac.authorization.k8s.io/v1: Role, ClusterRole, RoleBinding and
 //! ClusterRoleBinding, one family with shared rules.
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use serde_json::{Map, Value, json};
 
 use super::{NameRule, Names, Strategy, Validation, encode, openapi_of};
-use crate::error::ApiResult;
+use crate::error::{ApiResult, Cause};
 use crate::patch::{METADATA, PatchStrategy, Shape, StrategicSchema, field};
 use crate::table::{Cell, TableColumn};
 use crate::validation::{Problems, validate_binding, validate_rules};
 
 const GROUP: &str = "rbac.authorization.k8s.io";
 
+/// One strategy for the four kinds, parameterized by the kind's Rust type.
+pub struct Rbac<T>(PhantomData<fn() -> T>);
+
+impl<T> fmt::Debug for Rbac<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::any::type_name::<T>())
+    }
+}
+
 /// rbac/v1 Role.
-#[derive(Debug)]
-pub struct Roles;
+pub type Roles = Rbac<Role>;
 /// rbac/v1 ClusterRole.
-#[derive(Debug)]
-pub struct ClusterRoles;
+pub type ClusterRoles = Rbac<ClusterRole>;
 /// rbac/v1 RoleBinding.
-#[derive(Debug)]
-pub struct RoleBindings;
+pub type RoleBindings = Rbac<RoleBinding>;
 /// rbac/v1 ClusterRoleBinding.
-#[derive(Debug)]
-pub struct ClusterRoleBindings;
+pub type ClusterRoleBindings = Rbac<ClusterRoleBinding>;
+
+impl<T> Rbac<T> {
+    /// The strategy.
+    pub const fn new() -> Self {
+        Rbac(PhantomData)
+    }
+}
+
+impl<T> Default for Rbac<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What differs between the four kinds.
+pub trait RbacKind:
+    k8s_openapi::Resource
+    + serde::de::DeserializeOwned
+    + serde::Serialize
+    + schemars::JsonSchema
+    + 'static
+{
+    /// Namespaced (Role, RoleBinding) or cluster-scoped.
+    const NAMESPACED: bool;
+    /// Its strategic merge patch tags.
+    fn strategic() -> &'static StrategicSchema;
+    /// Its table columns.
+    fn columns() -> Vec<TableColumn>;
+    /// What is invalid, as Kubernetes validates it (`old` on update).
+    fn check(&self, old: Option<&Value>) -> Vec<Cause>;
+    /// Its protobuf message.
+    fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String>;
+}
 
 /// Roles: `rules` (and a ClusterRole's
 /// `aggregationRule.clusterRoleSelectors`) have no strategy: replaced
@@ -61,15 +102,6 @@ static CLUSTER_ROLE_BINDING: StrategicSchema = StrategicSchema::new(
         field("subjects", PatchStrategy::Default, Shape::Free),
     ]),
 );
-
-fn names(plural: &str, kind: &str, namespaced: bool) -> Names {
-    let names = Names::new(GROUP, "v1", kind, plural);
-    if namespaced {
-        names
-    } else {
-        names.cluster_scoped()
-    }
-}
 
 fn role_columns() -> Vec<TableColumn> {
     vec![TableColumn::name(), TableColumn::created_at()]
@@ -127,160 +159,126 @@ fn subject_names(obj: &Value, kind: &str) -> Value {
     json!(names.join(", "))
 }
 
-impl Strategy for Roles {
+impl<T: RbacKind> Strategy for Rbac<T> {
     fn names(&self) -> Names {
-        names("roles", "Role", true)
+        let names = Names::new(T::GROUP, T::VERSION, T::KIND, T::URL_PATH_SEGMENT);
+        if T::NAMESPACED {
+            names
+        } else {
+            names.cluster_scoped()
+        }
     }
+
     fn name_rule(&self) -> NameRule {
         NameRule::PathSegment
     }
+
     fn allow_create_on_update(&self) -> bool {
         true
     }
-    fn validate(
-        &self,
-        obj: &mut Value,
-        _old: Option<&Value>,
-        cx: &mut Validation,
-    ) -> ApiResult<()> {
-        let role: Role = cx.decode(obj)?;
+
+    fn validate(&self, obj: &mut Value, old: Option<&Value>, cx: &mut Validation) -> ApiResult<()> {
+        let typed: T = cx.decode(obj)?;
+        cx.causes.extend(typed.check(old));
+        *obj = encode(&typed)?;
+        Ok(())
+    }
+
+    fn table_columns(&self) -> Option<Vec<TableColumn>> {
+        Some(T::columns())
+    }
+
+    fn strategic_merge(&self) -> Option<&'static StrategicSchema> {
+        Some(T::strategic())
+    }
+
+    fn openapi(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
+        Some(openapi_of::<T>(generator))
+    }
+
+    fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
+        Some(T::protobuf(raw))
+    }
+}
+
+impl RbacKind for Role {
+    const NAMESPACED: bool = true;
+    fn strategic() -> &'static StrategicSchema {
+        &ROLE
+    }
+    fn columns() -> Vec<TableColumn> {
+        role_columns()
+    }
+    fn check(&self, _old: Option<&Value>) -> Vec<Cause> {
         let mut problems = Problems::new();
         validate_rules(
-            role.rules.as_deref().unwrap_or_default(),
+            self.rules.as_deref().unwrap_or_default(),
             true,
             &mut problems,
         );
-        cx.causes.extend(problems.causes);
-        *obj = encode(&role)?;
-        Ok(())
+        problems.causes
     }
-    fn table_columns(&self) -> Option<Vec<TableColumn>> {
-        Some(role_columns())
-    }
-    fn strategic_merge(&self) -> Option<&'static StrategicSchema> {
-        Some(&ROLE)
-    }
-    fn openapi(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
-        Some(openapi_of::<Role>(generator))
-    }
-    fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
-        Some(crate::protobuf::role(&[raw], 1, false))
+    fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
+        crate::protobuf::role(&[raw], 1, false)
     }
 }
 
-impl Strategy for ClusterRoles {
-    fn names(&self) -> Names {
-        names("clusterroles", "ClusterRole", false)
+impl RbacKind for ClusterRole {
+    const NAMESPACED: bool = false;
+    fn strategic() -> &'static StrategicSchema {
+        &CLUSTER_ROLE
     }
-    fn name_rule(&self) -> NameRule {
-        NameRule::PathSegment
+    fn columns() -> Vec<TableColumn> {
+        role_columns()
     }
-    fn allow_create_on_update(&self) -> bool {
-        true
-    }
-    fn validate(
-        &self,
-        obj: &mut Value,
-        _old: Option<&Value>,
-        cx: &mut Validation,
-    ) -> ApiResult<()> {
-        let role: ClusterRole = cx.decode(obj)?;
+    fn check(&self, _old: Option<&Value>) -> Vec<Cause> {
         let mut problems = Problems::new();
         validate_rules(
-            role.rules.as_deref().unwrap_or_default(),
+            self.rules.as_deref().unwrap_or_default(),
             false,
             &mut problems,
         );
-        cx.causes.extend(problems.causes);
-        *obj = encode(&role)?;
-        Ok(())
+        problems.causes
     }
-    fn table_columns(&self) -> Option<Vec<TableColumn>> {
-        Some(role_columns())
-    }
-    fn strategic_merge(&self) -> Option<&'static StrategicSchema> {
-        Some(&CLUSTER_ROLE)
-    }
-    fn openapi(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
-        Some(openapi_of::<ClusterRole>(generator))
-    }
-    fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
-        Some(crate::protobuf::role(&[raw], 1, true))
+    fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
+        crate::protobuf::role(&[raw], 1, true)
     }
 }
 
-impl Strategy for RoleBindings {
-    fn names(&self) -> Names {
-        names("rolebindings", "RoleBinding", true)
+impl RbacKind for RoleBinding {
+    const NAMESPACED: bool = true;
+    fn strategic() -> &'static StrategicSchema {
+        &ROLE_BINDING
     }
-    fn name_rule(&self) -> NameRule {
-        NameRule::PathSegment
+    fn columns() -> Vec<TableColumn> {
+        binding_columns()
     }
-    fn allow_create_on_update(&self) -> bool {
-        true
-    }
-    fn validate(&self, obj: &mut Value, old: Option<&Value>, cx: &mut Validation) -> ApiResult<()> {
-        let binding: RoleBinding = cx.decode(obj)?;
+    fn check(&self, old: Option<&Value>) -> Vec<Cause> {
         let mut problems = Problems::new();
-        validate_binding(
-            &binding.role_ref,
-            binding.subjects.as_deref().unwrap_or_default(),
-            true,
-            old,
-            &mut problems,
-        );
-        cx.causes.extend(problems.causes);
-        *obj = encode(&binding)?;
-        Ok(())
+        let subjects = self.subjects.as_deref().unwrap_or_default();
+        validate_binding(&self.role_ref, subjects, true, old, &mut problems);
+        problems.causes
     }
-    fn table_columns(&self) -> Option<Vec<TableColumn>> {
-        Some(binding_columns())
-    }
-    fn strategic_merge(&self) -> Option<&'static StrategicSchema> {
-        Some(&ROLE_BINDING)
-    }
-    fn openapi(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
-        Some(openapi_of::<RoleBinding>(generator))
-    }
-    fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
-        Some(crate::protobuf::role_binding(&[raw], 1))
+    fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
+        crate::protobuf::role_binding(&[raw], 1)
     }
 }
 
-impl Strategy for ClusterRoleBindings {
-    fn names(&self) -> Names {
-        names("clusterrolebindings", "ClusterRoleBinding", false)
+impl RbacKind for ClusterRoleBinding {
+    const NAMESPACED: bool = false;
+    fn strategic() -> &'static StrategicSchema {
+        &CLUSTER_ROLE_BINDING
     }
-    fn name_rule(&self) -> NameRule {
-        NameRule::PathSegment
+    fn columns() -> Vec<TableColumn> {
+        binding_columns()
     }
-    fn allow_create_on_update(&self) -> bool {
-        true
-    }
-    fn validate(&self, obj: &mut Value, old: Option<&Value>, cx: &mut Validation) -> ApiResult<()> {
-        let binding: ClusterRoleBinding = cx.decode(obj)?;
+    fn check(&self, old: Option<&Value>) -> Vec<Cause> {
         let mut problems = Problems::new();
-        validate_binding(
-            &binding.role_ref,
-            binding.subjects.as_deref().unwrap_or_default(),
-            false,
-            old,
-            &mut problems,
-        );
-        cx.causes.extend(problems.causes);
-        *obj = encode(&binding)?;
-        Ok(())
+        let subjects = self.subjects.as_deref().unwrap_or_default();
+        validate_binding(&self.role_ref, subjects, false, old, &mut problems);
+        problems.causes
     }
-    fn table_columns(&self) -> Option<Vec<TableColumn>> {
-        Some(binding_columns())
-    }
-    fn strategic_merge(&self) -> Option<&'static StrategicSchema> {
-        Some(&CLUSTER_ROLE_BINDING)
-    }
-    fn openapi(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
-        Some(openapi_of::<ClusterRoleBinding>(generator))
-    }
-    fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
-        Some(crate::protobuf::role_binding(&[raw], 1))
+    fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
+        crate::protobuf::role_binding(&[raw], 1)
     }
 }
