@@ -19,8 +19,12 @@ pub enum Command {
     /// Prints one JSON object with the fields isResourceRequest, path, verb,
     /// apiPrefix, apiGroup, apiVersion, namespace, resource, subresource,
     /// name, parts, fieldSelector, labelSelector, workspace, cluster,
-    /// resourceScope, isKubernetesRequest and error. Exit status: 0 when the
-    /// parse succeeds, 1 when it reports an error, 2 on usage errors.
+    /// resourceScope, isKubernetesRequest, error and selectorError. `verb` is
+    /// what authorizers match (a non-resource request's method in
+    /// lowercase); `error` is set when the request cannot be parsed,
+    /// `selectorError` when only a label or field selector is invalid. Exit
+    /// status: 0 when the request parses (even with a selector error), 1
+    /// when `error` is set, 2 on usage errors.
     #[command(name = "request-info")]
     RequestInfo(RequestInfoArgs),
 

@@ -3,13 +3,17 @@
 //!
 //! Commands:
 //! - `ks request-info`: parse request paths into RequestInfo JSON
-//!   ([`request_info`]), with the stable contract described in
-//!   `shared/DESIGN.md`.
+//!   ([`request_info`]).
 //! - `ks crd print [KIND...]`: KubeSphere's CRDs as YAML (from `ks-types`).
 //! - `ks auth can-i`: offline authorization over a policy directory
-//!   ([`auth`], from `ks-rbac`), single and `--batch` per `shared/DESIGN.md`;
-//!   `ks auth who-can` and `ks auth rules`; `ks auth lint`: findings about a
-//!   policy, exit 1 on errors.
+//!   ([`auth`], from `ks-rbac`), single and `--batch`; `ks auth who-can` and
+//!   `ks auth rules`; `ks auth lint`: findings about a policy, exit 1 on
+//!   errors.
+//!
+//! `ks request-info` and `ks auth can-i` are relied on by outside tools:
+//! their input, output and exit statuses are a stable contract, written down
+//! in `docs/cli-contract.md` at the root of the repository. Extend it, never
+//! rename.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

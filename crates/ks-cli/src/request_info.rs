@@ -1,4 +1,10 @@
-//! `ks request-info`: the RequestInfo contract of `shared/DESIGN.md`.
+//! `ks request-info`: a RequestInfo as one JSON line, the contract that
+//! `docs/cli-contract.md` (at the root of the repository) describes.
+//!
+//! `error` is set only when the request cannot be parsed at all (a server
+//! answers 400 before authorizing); an invalid label or field selector is
+//! not such an error, since Kubernetes still resolves the request, and goes
+//! to `selectorError` instead.
 
 use std::io::{self, BufRead, Write};
 
@@ -79,8 +85,14 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Appends the contract's JSON object for `info` and a newline. Field order
-/// and names are the contract's (see `shared/DESIGN.md`).
-fn push_json_line(out: &mut Vec<u8>, info: &RequestInfo<'_>, error: Option<&str>) {
+/// and names are the contract's (see `docs/cli-contract.md`): the fields
+/// every consumer knows, then `error`, then the later `selectorError`.
+fn push_json_line(
+    out: &mut Vec<u8>,
+    info: &RequestInfo<'_>,
+    error: Option<&str>,
+    selector_error: Option<&str>,
+) {
     let field = |out: &mut Vec<u8>, name: &str, value: &str| {
         out.extend_from_slice(name.as_bytes());
         push_json_str(out, value);
@@ -117,30 +129,44 @@ fn push_json_line(out: &mut Vec<u8>, info: &RequestInfo<'_>, error: Option<&str>
         info.resource_scope.map_or("", |s| s.as_str()),
     );
     flag(out, ",\"isKubernetesRequest\":", info.is_kubernetes_request);
-    match error {
-        Some(e) => field(out, ",\"error\":", e),
-        None => out.extend_from_slice(b",\"error\":null"),
-    }
+    let nullable = |out: &mut Vec<u8>, name: &str, value: Option<&str>| match value {
+        Some(v) => field(out, name, v),
+        None => {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"null");
+        }
+    };
+    nullable(out, ",\"error\":", error);
+    nullable(out, ",\"selectorError\":", selector_error);
     out.extend_from_slice(b"}\n");
 }
 
-/// Appends one JSON line for a parse result; returns whether it carried an
-/// error (a parse failure, or an invalid exposed selector).
+/// Appends one JSON line for a parse result; returns whether the parse
+/// failed. An invalid selector is reported in `selectorError` and is not a
+/// failure: the request still resolves, as in Kubernetes.
 fn push_result(out: &mut Vec<u8>, result: &ParseResult<'_>) -> bool {
-    let (info, error) = match result {
-        Ok(info) => (info, info.selector_error().map(|e| e.message)),
-        Err(failure) => (&failure.partial, Some(failure.error.to_string())),
-    };
-    push_json_line(out, info, error.as_deref());
-    error.is_some()
+    match result {
+        Ok(info) => {
+            let selector_error = info.selector_error();
+            let message = selector_error.as_ref().map(|e| e.message.as_str());
+            push_json_line(out, info, None, message);
+            false
+        }
+        Err(failure) => {
+            let error = failure.error.to_string();
+            push_json_line(out, &failure.partial, Some(&error), None);
+            true
+        }
+    }
 }
 
 /// A line that is not `METHOD URL`: every field empty, `error` set.
 fn push_malformed(out: &mut Vec<u8>, message: &str) {
-    push_json_line(out, &RequestInfo::default(), Some(message));
+    push_json_line(out, &RequestInfo::default(), Some(message), None);
 }
 
-/// The single form: one JSON line; `Ok(false)` when the parse reported an error.
+/// The single form: one JSON line; `Ok(false)` when the request could not
+/// be parsed (`error` set). A selector error alone is `Ok(true)`.
 pub fn run_single(
     resolver: &Resolver,
     method: &str,
@@ -236,10 +262,48 @@ mod tests {
             "unable to determine kind and namespace from url: /api/v1/watch"
         );
         assert_eq!(lines[5]["verb"], "list");
+        assert!(lines[5]["error"].is_null());
         assert_eq!(
-            lines[5]["error"],
+            lines[5]["selectorError"],
             "invalid selector: 'junk'; can't understand 'junk'"
         );
+        for line in &lines[..5] {
+            assert!(line["selectorError"].is_null(), "{line}");
+        }
+    }
+
+    #[test]
+    fn selector_errors_are_not_parse_errors() {
+        let mut out = Vec::new();
+        let parsed = run_single(
+            &Resolver::default(),
+            "GET",
+            "/api/v1/namespaces/a/pods?labelSelector=x+in+(&fieldSelector=metadata.name%3Dp",
+            &mut out,
+        )
+        .unwrap();
+        assert!(parsed, "a selector error alone counts as parsed");
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(v["error"].is_null());
+        assert_eq!(
+            v["selectorError"],
+            "unable to parse requirement: found '', expected: ',', ')' or identifier"
+        );
+        assert_eq!(v["verb"], "list");
+        assert_eq!(v["namespace"], "a");
+        assert_eq!(v["labelSelector"], "x in (");
+        assert_eq!(v["fieldSelector"], "metadata.name=p");
+        // The broken label selector fails Kubernetes' ListOptions decoding,
+        // so the field selector names nothing.
+        assert_eq!(v["name"], "");
+
+        let mut out = Vec::new();
+        let parsed = run_single(&Resolver::default(), "GET", "/api/v1/watch", &mut out).unwrap();
+        assert!(!parsed);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(v["error"].is_string());
+        assert!(v["selectorError"].is_null());
+        assert_eq!(v["verb"], "get");
     }
 
     #[test]
@@ -310,6 +374,7 @@ mod tests {
             "resourceScope",
             "isKubernetesRequest",
             "error",
+            "selectorError",
         ];
         let positions: Vec<usize> = keys
             .iter()

@@ -1,6 +1,6 @@
-//! The `ks` binary, end to end: the `request-info` contract from
-//! `shared/DESIGN.md` (output shape, exit statuses, batch order) and
-//! `crd print`.
+//! The `ks` binary, end to end: the `request-info` and `auth can-i`
+//! contracts of `docs/cli-contract.md` (output shape, exit statuses, batch
+//! order), the two piped together, and `crd print`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -32,7 +32,7 @@ fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
-const FIELDS: [&str; 18] = [
+const FIELDS: [&str; 19] = [
     "isResourceRequest",
     "path",
     "verb",
@@ -51,6 +51,7 @@ const FIELDS: [&str; 18] = [
     "resourceScope",
     "isKubernetesRequest",
     "error",
+    "selectorError",
 ];
 
 #[test]
@@ -79,6 +80,29 @@ fn single_form_prints_one_object_with_every_field() {
     assert_eq!(v["resourceScope"], "Workspace");
     assert_eq!(v["isKubernetesRequest"], false);
     assert!(v["error"].is_null());
+    assert!(v["selectorError"].is_null());
+}
+
+#[test]
+fn non_resource_verb_is_the_lowercase_method() {
+    let out = ks(&["request-info", "/healthz"], "");
+    assert_eq!(out.status.code(), Some(0));
+    let v = &json_lines(&out)[0];
+    assert_eq!(v["verb"], "get");
+    assert_eq!(v["isResourceRequest"], false);
+    assert_eq!(v["resourceScope"], "");
+
+    let out = ks(&["request-info", "-X", "POST", "/oauth/token"], "");
+    assert_eq!(json_lines(&out)[0]["verb"], "post");
+
+    let input =
+        "GET /healthz\nHEAD /version\nM-SEARCH /\nPUT /api/v1/namespaces/a/pods/p\nPOST /api\n";
+    let out = ks(&["request-info", "--batch"], input);
+    let verbs: Vec<String> = json_lines(&out)
+        .iter()
+        .map(|l| l["verb"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(verbs, ["get", "head", "m-search", "update", "post"]);
 }
 
 #[test]
@@ -98,9 +122,14 @@ fn parse_errors_exit_1_and_usage_errors_exit_2() {
             .contains("empty segment")
     );
 
-    let out = ks(&["request-info", "/api/v1/pods?fieldSelector=x"], "");
+    // A parse error keeps what was known, with the lowercased method as
+    // the verb.
+    let out = ks(&["request-info", "-X", "DELETE", "/api/v1/watch"], "");
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(json_lines(&out)[0]["verb"], "list");
+    let v = &json_lines(&out)[0];
+    assert_eq!(v["verb"], "delete");
+    assert_eq!(v["apiVersion"], "v1");
+    assert!(v["selectorError"].is_null());
 
     for args in [
         &["request-info"][..],
@@ -113,6 +142,53 @@ fn parse_errors_exit_1_and_usage_errors_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// A bad selector is not a parse error: Kubernetes resolves the request
+/// (the list handler answers 400 later), so `error` stays null, the exit
+/// status is 0 and `selectorError` holds Kubernetes' message.
+#[test]
+fn selector_errors_are_reported_apart() {
+    let out = ks(&["request-info", "/api/v1/pods?fieldSelector=x"], "");
+    assert_eq!(out.status.code(), Some(0));
+    let v = &json_lines(&out)[0];
+    assert!(v["error"].is_null());
+    assert_eq!(
+        v["selectorError"],
+        "invalid selector: 'x'; can't understand 'x'"
+    );
+    assert_eq!(v["verb"], "list");
+    assert_eq!(v["resource"], "pods");
+    assert_eq!(v["fieldSelector"], "x");
+    assert_eq!(v["resourceScope"], "Cluster");
+
+    let input = "GET /api/v1/namespaces/a/pods?watch=1&labelSelector=a%20b\n\
+                 DELETE /api/v1/namespaces/a/pods?labelSelector=x+in+(a\n\
+                 GET /api/v1/namespaces/a/pods?labelSelector=app%3Dweb\n\
+                 GET /api/v1/namespaces/a/pods/p?labelSelector=(\n";
+    let out = ks(&["request-info", "--batch"], input);
+    assert_eq!(out.status.code(), Some(0));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 4);
+    for line in &lines {
+        assert!(line["error"].is_null(), "{line}");
+        assert_eq!(line.as_object().unwrap().len(), FIELDS.len());
+    }
+    assert_eq!(lines[0]["verb"], "watch");
+    assert_eq!(lines[0]["labelSelector"], "a b");
+    assert!(
+        lines[0]["selectorError"]
+            .as_str()
+            .unwrap()
+            .starts_with("unable to parse requirement")
+    );
+    assert_eq!(lines[1]["verb"], "deletecollection");
+    assert!(lines[1]["selectorError"].is_string());
+    assert!(lines[2]["selectorError"].is_null());
+    // A named get exposes no selector, so there is nothing to report.
+    assert_eq!(lines[3]["verb"], "get");
+    assert_eq!(lines[3]["labelSelector"], "");
+    assert!(lines[3]["selectorError"].is_null());
 }
 
 #[test]
@@ -304,6 +380,84 @@ fn auth_can_i_batch_reads_extra() {
         assert!(reason.starts_with("invalid attributes: "), "{reason}");
         assert!(reason.contains(expected), "{reason}");
     }
+}
+
+fn non_resource_policy_dir() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/non-resource-policy"
+    )
+    .to_owned()
+}
+
+/// `ks request-info` output is an attributes line once a user is added: its
+/// lowercase non-resource verb matches a `nonResourceURLs` rule.
+#[test]
+fn request_info_feeds_auth_can_i_batch() {
+    let requests = "GET /healthz\n\
+                    POST /healthz/ready\n\
+                    GET /healthz/live/deep\n\
+                    PUT /healthz\n\
+                    HEAD /healthz\n\
+                    GET /healthzz\n\
+                    GET /version\n";
+    let out = ks(&["request-info", "--batch"], requests);
+    assert_eq!(out.status.code(), Some(0));
+    let mut attributes = String::new();
+    for mut line in json_lines(&out) {
+        line["user"] = "prober".into();
+        attributes.push_str(&line.to_string());
+        attributes.push('\n');
+    }
+    let out = ks(
+        &[
+            "auth",
+            "can-i",
+            "--batch",
+            "--policy",
+            &non_resource_policy_dir(),
+        ],
+        &attributes,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let lines = json_lines(&out);
+    let allowed: Vec<bool> = lines
+        .iter()
+        .map(|l| l["allowed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(allowed, [true, true, true, false, false, false, false]);
+    assert!(
+        lines[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(r#"ClusterRoleBinding "health-prober""#),
+        "{}",
+        lines[0]
+    );
+}
+
+/// The single form takes the verb as given; matching is case-sensitive, as
+/// `kubectl auth can-i` against Kubernetes' RBAC.
+#[test]
+fn auth_can_i_non_resource_urls() {
+    let dir = non_resource_policy_dir();
+    let ask = |verb: &str, url: &str| {
+        let out = ks(
+            &[
+                "auth", "can-i", verb, url, "--as", "prober", "--policy", &dir,
+            ],
+            "",
+        );
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+        )
+    };
+    assert_eq!(ask("get", "/healthz"), (Some(0), "yes".to_owned()));
+    assert_eq!(ask("post", "/healthz/ready"), (Some(0), "yes".to_owned()));
+    assert_eq!(ask("put", "/healthz"), (Some(1), "no".to_owned()));
+    assert_eq!(ask("GET", "/healthz"), (Some(1), "no".to_owned()));
+    assert_eq!(ask("get", "/healthzz"), (Some(1), "no".to_owned()));
 }
 
 #[test]

@@ -9,7 +9,10 @@
 //!   operators are `In`, `NotIn` (which also holds when the label is
 //!   absent), `Exists` and `DoesNotExist`, and an empty selector matches
 //!   everything. An invalid selector (unknown operator, `In`/`NotIn`
-//!   without values, `Exists`/`DoesNotExist` with values) selects nothing.
+//!   without values, `Exists`/`DoesNotExist` with values, a key that is not
+//!   a label key or a value that is not a label value) selects nothing.
+//!   The selectors are ks-request-info's label selectors, so aggregation
+//!   and `?labelSelector=` match labels with the same code.
 //! - KubeSphere's `iam.kubesphere.io/aggregation-roles` annotation, a JSON
 //!   array of role(-template) names of the same kind (for a Role, in the
 //!   same namespace). An annotation that is not a JSON array of strings
@@ -30,6 +33,32 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use ks_request_info::selector::{self, LabelRequirement, Operator};
+
+/// `selector` as a label selector (`metav1.LabelSelectorAsSelector`), or
+/// `None` when it is invalid. Matching is ks-request-info's, the same code
+/// that serves `?labelSelector=`.
+pub fn label_selector(selector: &LabelSelector) -> Option<selector::LabelSelector> {
+    let mut requirements = Vec::new();
+    for (key, value) in selector.match_labels.iter().flatten() {
+        let equality = LabelRequirement::new(key, Operator::Equals, vec![value.clone()]);
+        requirements.push(equality.ok()?);
+    }
+    for e in selector.match_expressions.iter().flatten() {
+        let operator = Operator::from_label_selector_operator(&e.operator)?;
+        let values = e.values.clone().unwrap_or_default();
+        requirements.push(LabelRequirement::new(&e.key, operator, values).ok()?);
+    }
+    Some(selector::LabelSelector::from_requirements(requirements))
+}
+
+/// The labels of an object that has none.
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+
+/// The labels of `meta`, empty when it has none.
+fn labels_of(meta: &ObjectMeta) -> &BTreeMap<String, String> {
+    meta.labels.as_ref().unwrap_or(&NO_LABELS)
+}
 
 /// Whether `selector` selects an object with `labels`, or `None` when the
 /// selector is invalid (`metav1.LabelSelectorAsSelector` fails).
@@ -37,24 +66,7 @@ pub fn selector_matches(
     selector: &LabelSelector,
     labels: Option<&BTreeMap<String, String>>,
 ) -> Option<bool> {
-    let get = |key: &str| labels.and_then(|l| l.get(key)).map(String::as_str);
-    let mut matches = true;
-    for (key, value) in selector.match_labels.iter().flatten() {
-        matches &= get(key) == Some(value.as_str());
-    }
-    for requirement in selector.match_expressions.iter().flatten() {
-        let values = requirement.values.as_deref().unwrap_or_default();
-        let have = get(&requirement.key);
-        let ok = match requirement.operator.as_str() {
-            "In" if !values.is_empty() => have.is_some_and(|h| values.iter().any(|v| v == h)),
-            "NotIn" if !values.is_empty() => have.is_none_or(|h| !values.iter().any(|v| v == h)),
-            "Exists" if values.is_empty() => have.is_some(),
-            "DoesNotExist" if values.is_empty() => have.is_none(),
-            _ => return None,
-        };
-        matches &= ok;
-    }
-    Some(matches)
+    label_selector(selector).map(|s| s.matches(labels.unwrap_or(&NO_LABELS)))
 }
 
 /// Whether any of `selectors` selects an object with `meta`'s labels
@@ -62,7 +74,17 @@ pub fn selector_matches(
 pub fn any_selector_matches(selectors: &[LabelSelector], meta: &ObjectMeta) -> bool {
     selectors
         .iter()
-        .any(|s| selector_matches(s, meta.labels.as_ref()) == Some(true))
+        .filter_map(label_selector)
+        .any(|s| s.matches(labels_of(meta)))
+}
+
+/// Whether any of the already-built `selectors` selects an object with
+/// `meta`'s labels.
+pub fn any_built_selector_matches(
+    selectors: &[selector::LabelSelector],
+    meta: &ObjectMeta,
+) -> bool {
+    selectors.iter().any(|s| s.matches(labels_of(meta)))
 }
 
 /// The names in the `iam.kubesphere.io/aggregation-roles` annotation; empty
@@ -123,6 +145,10 @@ mod tests {
             (sel(&[], vec![expr("agg", "In", &[])]), None),
             (sel(&[], vec![expr("agg", "Exists", &["x"])]), None),
             (sel(&[], vec![expr("agg", "in", &["true"])]), None),
+            // Keys and values are checked as Kubernetes' NewRequirement does.
+            (sel(&[("-agg", "true")], vec![]), None),
+            (sel(&[], vec![expr("absent", "NotIn", &["a b"])]), None),
+            (sel(&[], vec![expr("a/b/c", "DoesNotExist", &[])]), None),
         ];
         for (s, want) in table {
             assert_eq!(selector_matches(&s, Some(&l)), want, "{s:?}");
@@ -131,5 +157,41 @@ mod tests {
             selector_matches(&LabelSelector::default(), None),
             Some(true)
         );
+    }
+
+    #[test]
+    fn selectors_are_request_info_selectors() {
+        let selector = LabelSelector {
+            match_labels: Some(labels(&[("agg", "true")])),
+            match_expressions: Some(vec![
+                expr("tier", "NotIn", &["db", "cache"]),
+                expr("canary", "DoesNotExist", &[]),
+            ]),
+        };
+        let built = label_selector(&selector).unwrap();
+        let parsed =
+            selector::LabelSelector::parse("agg=true,tier notin (cache,db),!canary").unwrap();
+        assert_eq!(built, parsed);
+
+        let mut meta = ObjectMeta {
+            labels: Some(labels(&[("agg", "true")])),
+            ..ObjectMeta::default()
+        };
+        let invalid = LabelSelector {
+            match_expressions: Some(vec![expr("agg", "Exists", &["x"])]),
+            ..LabelSelector::default()
+        };
+        assert!(any_selector_matches(
+            &[invalid.clone(), selector.clone()],
+            &meta
+        ));
+        assert!(!any_selector_matches(&[invalid], &meta));
+        assert!(any_built_selector_matches(
+            std::slice::from_ref(&built),
+            &meta
+        ));
+        meta.labels = None;
+        assert!(!any_built_selector_matches(&[built], &meta));
+        assert!(any_selector_matches(&[LabelSelector::default()], &meta));
     }
 }

@@ -261,10 +261,10 @@ impl<'a> Attributes<'a> {
     /// Attributes of a parsed request for `user` with `groups` and no
     /// [`Extra`] (add them with `Attributes { extra, ..attrs }`).
     ///
-    /// The verb is taken as the request info holds it; for non-resource
-    /// requests KubeSphere keeps the HTTP method as sent, so pass
-    /// [`RequestInfo::authorization_verb`] yourself (by setting
-    /// [`Attributes::verb`]) if you want Kubernetes' lowercase form.
+    /// The verb is the request info's, which is already what rules match:
+    /// the resource verb, or for a non-resource request the HTTP method in
+    /// lowercase (`GET /healthz` asks for `get` on `/healthz`), as
+    /// Kubernetes does. Matching itself stays case-sensitive.
     pub fn from_request_info(
         info: &'a RequestInfo<'_>,
         user: &'a str,

@@ -29,7 +29,7 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use ks_request_info::ResourceScope;
 
-use crate::aggregation::{any_selector_matches, selector_matches};
+use crate::aggregation::{any_built_selector_matches, label_selector};
 use crate::authorizer::{self, RuleSource, Verdict, Visit, allow_reason, deny_reason};
 use crate::fxhash::FxHashMap;
 use crate::grant::{
@@ -410,17 +410,21 @@ impl PolicySnapshot {
                     name(r.meta)
                 )),
             }
+            // Each selector is built once, then matched against every
+            // ClusterRole.
+            let mut selectors = Vec::with_capacity(r.selectors.len());
             for sel in r.selectors {
-                if selector_matches(sel, None).is_none() {
-                    s.warnings.push(format!(
+                match label_selector(sel) {
+                    Some(built) => selectors.push(built),
+                    None => s.warnings.push(format!(
                         "ClusterRole {:?} has an invalid aggregation selector; it selects nothing",
                         name(r.meta)
-                    ));
+                    )),
                 }
             }
-            if !r.selectors.is_empty() {
+            if !selectors.is_empty() {
                 for &j in &cluster_roles {
-                    if j != i && any_selector_matches(r.selectors, sources[j].meta) {
+                    if j != i && any_built_selector_matches(&selectors, sources[j].meta) {
                         edges[i].push(j);
                     }
                 }

@@ -117,11 +117,11 @@ pub struct RequestInfo<'a> {
     /// The percent-decoded path. For a `/clusters/{cluster}` request, the path
     /// behind the cluster prefix, as the member cluster sees it.
     pub path: Cow<'a, str>,
-    /// For resource requests: `get`, `list`, `watch`, `create`, `update`,
-    /// `patch`, `delete`, `deletecollection`, `proxy`, or empty for other
-    /// methods. For non-resource requests: the HTTP method as sent (KubeSphere
-    /// keeps it; Kubernetes lowercases it, see
-    /// [`RequestInfo::authorization_verb`]).
+    /// The verb authorizers match. For resource requests: `get`, `list`,
+    /// `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`,
+    /// `proxy`, or empty for other methods. For non-resource requests: the
+    /// HTTP method in lowercase (`get`, `post`, ...), as Kubernetes'
+    /// `RequestInfoFactory` sets it; static for the usual methods.
     pub verb: Cow<'a, str>,
     /// `api`, `apis`, `kapis`, ... when the path has one.
     pub api_prefix: Cow<'a, str>,
@@ -191,6 +191,13 @@ impl RequestInfo<'_> {
 
     /// The verb an authorizer should see: the resource verb, or for a
     /// non-resource request the lowercased method, as Kubernetes does.
+    ///
+    /// A parse already puts exactly this in [`RequestInfo::verb`]; this only
+    /// differs for an info built by hand with an uppercase verb.
+    #[deprecated(
+        since = "0.1.0",
+        note = "`verb` is now lowercase for non-resource requests too; use it directly"
+    )]
     pub fn authorization_verb(&self) -> Cow<'_, str> {
         if self.is_resource_request || !self.verb.bytes().any(|b| b.is_ascii_uppercase()) {
             Cow::Borrowed(&self.verb)

@@ -39,16 +39,18 @@
 //! - API prefixes (`api`, `apis`, `kapis`, `kapi`) and the groupless ones
 //!   (`api`, `kapi`) are configurable ([`ResolverConfig`]). A path with fewer
 //!   than three segments, or not under an API prefix, is a non-resource
-//!   request whose verb is the HTTP method as sent (KubeSphere keeps it;
-//!   [`RequestInfo::authorization_verb`] gives Kubernetes' lowercase form).
+//!   request whose verb is the HTTP method in lowercase (`get`, `post`), as
+//!   Kubernetes sets it and authorizers match it.
 //! - Methods map to verbs: POST create, GET and HEAD get, PUT update, PATCH
 //!   patch, DELETE delete, anything else the empty verb. A get without a name
 //!   is `list`, or `watch` when the `watch` query value is anything but
 //!   `false` or `0`; a delete without a name is `deletecollection`.
 //! - `fieldSelector=metadata.name=X` names the object of a list or watch when
 //!   X is a valid path segment. Selectors are exposed for list, watch and
-//!   deletecollection, unless the verb came from the path; an invalid one is
-//!   reported by [`RequestInfo::selector_error`] in Kubernetes' words.
+//!   deletecollection, unless the verb came from the path. An invalid one
+//!   does not fail the parse (Kubernetes still resolves the verb; the list
+//!   handler answers 400 later): [`RequestInfo::selector_error`] reports it
+//!   in Kubernetes' words.
 //! - KubeSphere: the member cluster from `/clusters/{c}/...` (the path then
 //!   holds what the member sees) or the legacy `/{prefix}/clusters/{c}/...`;
 //!   the workspace from `workspaces/{ws}` or `workspacetemplates/{ws}` or a
@@ -64,6 +66,10 @@
 //! rules module for the list. The cluster forms follow one rule, "parse the
 //! rest as if it were the whole path", and naming a cluster twice is an
 //! error. Nothing panics, on any input.
+//!
+//! The rules, case by case, are in `docs/request-info.md` at the root of the
+//! repository; the JSON form of a [`RequestInfo`] that `ks request-info`
+//! prints, a contract other tools rely on, is in `docs/cli-contract.md`.
 //!
 //! # Modules
 //!

@@ -243,14 +243,7 @@ impl Resolver {
         }
         match split_absolute_target(target) {
             Ok((path, query)) => self.parse_parts(method, path, query),
-            Err(error) => Err(Box::new(ParseFailure {
-                error,
-                partial: RequestInfo {
-                    path: Cow::Borrowed(target),
-                    verb: Cow::Borrowed(method),
-                    ..RequestInfo::default()
-                },
-            })),
+            Err(error) => Err(early_failure(error, method, target)),
         }
     }
 
@@ -640,7 +633,8 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    /// The start: the path as given, the method as the verb.
+    /// The start: the path as given, the method as the verb (lowercased
+    /// when the info is built, unless the walk resolves a resource verb).
     fn new(method: &'a str, path: &'a str) -> Self {
         Walk {
             is_resource_request: false,
@@ -675,10 +669,17 @@ impl<'a> Walk<'a> {
         label_selector: Cow<'a, str>,
     ) -> RequestInfo<'a> {
         let is_kubernetes_request = is_kubernetes_request(self.api_prefix, &self.path);
+        // A resource request's verb is resolved (a static, lowercase verb);
+        // any other still holds the method.
+        let verb = if self.is_resource_request {
+            Cow::Borrowed(self.verb)
+        } else {
+            lowercase_method(self.verb)
+        };
         RequestInfo {
             is_resource_request: self.is_resource_request,
             path: self.path,
-            verb: Cow::Borrowed(self.verb),
+            verb,
             api_prefix: Cow::Borrowed(self.api_prefix),
             api_group: Cow::Borrowed(self.api_group),
             api_version: Cow::Borrowed(self.api_version),
@@ -700,15 +701,19 @@ impl<'a> Walk<'a> {
     #[cold]
     #[inline(never)]
     fn failure(self, error: Error) -> Box<ParseFailure<'a>> {
-        Box::new(ParseFailure {
-            error,
-            partial: self.into_info(),
-        })
+        // A walk that fails right after the version (a path verb with
+        // nothing after it) is a resource request whose verb is still the
+        // method: Kubernetes reports it lowercased, as before any resolution.
+        let verb = lowercase_method(self.verb);
+        let mut partial = self.into_info();
+        partial.verb = verb;
+        Box::new(ParseFailure { error, partial })
     }
 }
 
 /// The failure of a parse that got no further than checking its input:
-/// the partial result holds the path as given and the method as the verb.
+/// the partial result holds the path as given and the lowercased method as
+/// the verb, as Kubernetes' `NewRequestInfo` starts out.
 #[cold]
 #[inline(never)]
 fn early_failure<'a>(error: Error, method: &'a str, path: &'a str) -> Box<ParseFailure<'a>> {
@@ -716,10 +721,35 @@ fn early_failure<'a>(error: Error, method: &'a str, path: &'a str) -> Box<ParseF
         error,
         partial: RequestInfo {
             path: Cow::Borrowed(path),
-            verb: Cow::Borrowed(method),
+            verb: lowercase_method(method),
             ..RequestInfo::default()
         },
     })
+}
+
+/// The verb of a request that is not a resource request: the method in
+/// lowercase, as Kubernetes' `RequestInfoFactory` sets it
+/// (`strings.ToLower(req.Method)`) and its authorizers match it. A valid
+/// method is an ASCII token, so lowering ASCII letters is the same thing
+/// (an invalid method, seen only in a failure, gets the same treatment).
+/// The usual methods map to static strings; only an unusual method with an
+/// uppercase letter allocates.
+#[inline]
+fn lowercase_method(method: &str) -> Cow<'_, str> {
+    let lower = match method {
+        "GET" => "get",
+        "POST" => "post",
+        "PUT" => "put",
+        "PATCH" => "patch",
+        "DELETE" => "delete",
+        "HEAD" => "head",
+        "OPTIONS" => "options",
+        "CONNECT" => "connect",
+        "TRACE" => "trace",
+        _ if !method.bytes().any(|b| b.is_ascii_uppercase()) => method,
+        _ => return Cow::Owned(method.to_ascii_lowercase()),
+    };
+    Cow::Borrowed(lower)
 }
 
 /// Whether a field selector can name the object: whether a term can be on
@@ -894,6 +924,32 @@ mod tests {
         }
         assert!(is_false("fal\u{17f}e", true));
         assert!(!is_false("fal\u{17f}e", false));
+    }
+
+    #[test]
+    fn non_resource_verbs_are_lowercase_methods() {
+        for (method, verb) in [
+            ("GET", "get"),
+            ("POST", "post"),
+            ("PUT", "put"),
+            ("PATCH", "patch"),
+            ("DELETE", "delete"),
+            ("HEAD", "head"),
+            ("OPTIONS", "options"),
+            ("CONNECT", "connect"),
+            ("TRACE", "trace"),
+            ("get", "get"),
+            ("m-search", "m-search"),
+        ] {
+            let lower = lowercase_method(method);
+            assert!(matches!(lower, Cow::Borrowed(_)), "{method} allocated");
+            assert_eq!(lower, verb);
+        }
+        for (method, verb) in [("M-SEARCH", "m-search"), ("PropFind", "propfind")] {
+            let lower = lowercase_method(method);
+            assert!(matches!(lower, Cow::Owned(_)), "{method}");
+            assert_eq!(lower, verb);
+        }
     }
 
     #[test]

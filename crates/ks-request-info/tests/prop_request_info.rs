@@ -10,6 +10,8 @@
 //! - (c) generated valid resource paths parse to what the model says, survive
 //!   a render-and-reparse round trip, do not care how bytes are
 //!   percent-encoded, and become errors with `%2F`, `//`, `.` or `..`;
+//!   generated non-resource paths (discovery, `/healthz`, member clusters)
+//!   parse to what the model says, the verb being the lowercased method;
 //! - (d) label and field selectors round-trip through their text form, label
 //!   selectors match like a naive matcher, and `validate` agrees with `parse`.
 
@@ -167,7 +169,6 @@ fn check_result(result: &ParseResult<'_>) {
             let _ = info.selector_error();
             let _ = info.parsed_label_selector();
             let _ = info.parsed_field_selector();
-            let _ = info.authorization_verb();
         }
         Err(failure) => {
             // A parse never reports a configuration error.
@@ -1166,6 +1167,197 @@ proptest! {
         let failure = RESOLVER.parse(req.spec.method, &target).unwrap_err();
         let is_ambiguous = matches!(failure.error, Error::AmbiguousCluster { .. });
         prop_assert!(is_ambiguous, "{:?}", failure.error);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// (c) continued: non-resource requests against the model.
+// ---------------------------------------------------------------------------
+
+/// The methods whose lowercase form is a static string in the resolver.
+const USUAL_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// Valid methods (RFC 9110 tokens): the usual ones, lowercase ones, and
+/// unusual ones in any case.
+fn token_method() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => select(USUAL_METHODS).prop_map(str::to_owned),
+        1 => select(&["get", "post", "purge", "M-SEARCH", "PropFind", "Get"][..])
+            .prop_map(str::to_owned),
+        1 => "[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,8}",
+    ]
+}
+
+/// A request that is not a resource request.
+#[derive(Debug, Clone)]
+struct NonResourceSpec {
+    /// `/clusters/{cluster}` in front, if any.
+    cluster: Option<String>,
+    /// The segments behind it.
+    segments: Vec<String>,
+    trailing_slash: bool,
+    method: String,
+    /// A query, which plays no part in a non-resource request.
+    query: Option<QuerySpec>,
+}
+
+fn is_api_prefix(s: &str) -> bool {
+    matches!(s, "api" | "apis" | "kapis" | "kapi")
+}
+
+/// Segments of non-resource paths: `/healthz`-like paths (not under an API
+/// prefix) of any depth, and discovery paths under a prefix, one segment
+/// short of a resource.
+fn non_resource_segments() -> impl Strategy<Value = Vec<String>> {
+    let plain = (
+        ident().prop_filter("API prefix", |s| !is_api_prefix(s)),
+        prop::collection::vec(segment(), 0..4),
+    )
+        .prop_map(|(first, rest)| {
+            let mut segs = vec![first];
+            segs.extend(rest);
+            segs
+        });
+    let discovery = (
+        select(&["api", "apis", "kapis", "kapi"][..]),
+        dns_group(),
+        version(),
+        0..3usize,
+    )
+        .prop_map(|(prefix, group, version, depth)| {
+            let mut segs = vec![prefix.to_owned()];
+            if is_groupless(prefix) {
+                segs.extend((depth > 0).then_some(version));
+            } else {
+                segs.extend([group, version].into_iter().take(depth));
+            }
+            segs
+        });
+    prop_oneof![
+        4 => plain,
+        4 => discovery,
+        1 => Just(Vec::new()),
+    ]
+}
+
+fn non_resource_spec() -> impl Strategy<Value = NonResourceSpec> {
+    (
+        prop::option::weighted(0.3, ident()),
+        non_resource_segments(),
+        prop::bool::weighted(0.2),
+        token_method(),
+        prop::option::weighted(0.3, query_spec()),
+    )
+        .prop_map(
+            |(cluster, segments, trailing_slash, method, query)| NonResourceSpec {
+                cluster,
+                segments,
+                trailing_slash,
+                method,
+                query,
+            },
+        )
+}
+
+fn join_path(segments: &[String], trailing_slash: bool) -> String {
+    let mut p = String::new();
+    for s in segments {
+        p.push('/');
+        p.push_str(s);
+    }
+    if p.is_empty() || trailing_slash {
+        p.push('/');
+    }
+    p
+}
+
+/// The path as sent, without the query.
+fn non_resource_path(spec: &NonResourceSpec) -> String {
+    let mut all: Vec<String> = Vec::new();
+    if let Some(c) = &spec.cluster {
+        all.push("clusters".to_owned());
+        all.push(c.clone());
+    }
+    all.extend(spec.segments.iter().cloned());
+    join_path(&all, spec.trailing_slash)
+}
+
+fn non_resource_target(spec: &NonResourceSpec) -> String {
+    let path = non_resource_path(spec);
+    match spec.query.as_ref().map(render_query) {
+        Some(query) if !query.is_empty() => format!("{path}?{query}"),
+        _ => path,
+    }
+}
+
+/// The reference model for a non-resource request.
+fn expected_non_resource(spec: &NonResourceSpec) -> Fields {
+    let mut f = Fields {
+        path: non_resource_path(spec),
+        // Kubernetes: `strings.ToLower(req.Method)`; methods are ASCII.
+        verb: spec.method.to_ascii_lowercase(),
+        ..Fields::default()
+    };
+    let depth = spec.segments.len() + if spec.cluster.is_some() { 2 } else { 0 };
+    // Fewer than three segments: not even a cluster prefix is looked at.
+    if depth >= 3 {
+        if let Some(c) = &spec.cluster {
+            f.cluster = c.clone();
+            f.path = join_path(&spec.segments, spec.trailing_slash);
+        }
+        if let Some(first) = spec.segments.first().filter(|s| is_api_prefix(s)) {
+            f.api_prefix = first.clone();
+        }
+    }
+    // KubeSphere's isKubernetesRequest: the prefix, or for a path of one or
+    // two segments, its first one.
+    f.is_kubernetes_request = if f.api_prefix.is_empty() {
+        let segs: Vec<&str> = f.path.split('/').filter(|s| !s.is_empty()).collect();
+        (1..=2).contains(&segs.len()) && matches!(segs[0], "api" | "apis")
+    } else {
+        matches!(f.api_prefix.as_str(), "api" | "apis")
+    };
+    f
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn prop_non_resource_request_matches_model(spec in non_resource_spec()) {
+        let target = non_resource_target(&spec);
+        let info = RESOLVER
+            .parse(&spec.method, &target)
+            .unwrap_or_else(|e| panic!("{} {target}: {e}", spec.method));
+        prop_assert_eq!(fields(&info), expected_non_resource(&spec), "{} {}", spec.method, target);
+        // Only an unusual method with an uppercase letter is copied; the
+        // usual ones are static, lowercase ones borrowed.
+        let copied = matches!(info.verb, std::borrow::Cow::Owned(_));
+        let usual = USUAL_METHODS.contains(&spec.method.as_str());
+        let lowercase = !spec.method.bytes().any(|b| b.is_ascii_uppercase());
+        prop_assert_eq!(copied, !usual && !lowercase, "{}", spec.method);
+        // The `http` types say the same.
+        let method = http::Method::from_bytes(spec.method.as_bytes()).unwrap();
+        if let Ok(uri) = target.parse::<http::Uri>() {
+            prop_assert_eq!(owned(RESOLVER.parse_uri(&method, &uri)), owned(Ok(info)));
+        }
+    }
+
+    /// Percent-encoding changes nothing for non-resource requests either.
+    #[test]
+    fn prop_non_resource_percent_encoding_is_transparent(
+        spec in non_resource_spec(),
+        picks in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 1..4),
+    ) {
+        let target = non_resource_target(&spec);
+        let (path, query) = split_target(&target);
+        prop_assume!(path.bytes().any(|b| b != b'/'));
+        let encoded = percent_encode_some(path, &picks);
+        let escaped = if query.is_empty() { encoded } else { format!("{encoded}?{query}") };
+        let info = RESOLVER.parse(&spec.method, &escaped).unwrap_or_else(|e| panic!("{escaped}: {e}"));
+        prop_assert_eq!(fields(&info), expected_non_resource(&spec), "{}", escaped);
     }
 }
 

@@ -196,48 +196,59 @@ fn kubernetes_resource_requests() {
 }
 
 /// Kubernetes' non-resource requests and the discovery rule for
-/// `isKubernetesRequest`. Non-resource verbs keep the method (KubeSphere).
+/// `isKubernetesRequest`. The verb is the method in lowercase, as
+/// Kubernetes' `RequestInfoFactory` sets it and authorizers match it.
 #[test]
 fn non_resource_requests() {
     check(
         &Resolver::default(),
         &[
-            ("GET", "/", "verb=GET"),
-            ("GET", "", "verb=GET"),
-            ("GET", "/healthz", "verb=GET"),
-            ("GET", "/version", "verb=GET"),
+            ("GET", "/", "verb=get"),
+            ("GET", "", "verb=get"),
+            ("GET", "/healthz", "verb=get"),
+            ("GET", "/version", "verb=get"),
             (
                 "POST",
                 "/oauth/authorize?client_id=ks-console&response_type=token",
-                "verb=POST",
+                "verb=post",
             ),
-            ("GET", "/foo/bar", "verb=GET"),
-            ("POST", "/kapis/foo/bar/", "verb=POST prefix=kapis"),
-            ("GET", "/not-api/version/resource", "verb=GET"),
-            ("GET", "/api", "verb=GET kube"),
-            ("GET", "/api/", "verb=GET kube"),
-            ("GET", "/apis", "verb=GET kube"),
-            ("GET", "/api/v1", "verb=GET kube"),
-            ("GET", "/apis/apps", "verb=GET kube"),
+            ("GET", "/foo/bar", "verb=get"),
+            ("POST", "/kapis/foo/bar/", "verb=post prefix=kapis"),
+            ("GET", "/not-api/version/resource", "verb=get"),
+            ("GET", "/api", "verb=get kube"),
+            ("GET", "/api/", "verb=get kube"),
+            ("GET", "/apis", "verb=get kube"),
+            ("GET", "/api/v1", "verb=get kube"),
+            ("GET", "/apis/apps", "verb=get kube"),
             // Three segments under apis: the prefix is recognized, no resource.
-            ("GET", "/apis/apps/v1", "verb=GET kube prefix=apis"),
+            ("GET", "/apis/apps/v1", "verb=get kube prefix=apis"),
             (
                 "GET",
                 "/apis/extensions/v1beta1/",
-                "verb=GET kube prefix=apis",
+                "verb=get kube prefix=apis",
             ),
-            ("GET", "/apis/version/resource", "verb=GET kube prefix=apis"),
-            ("GET", "/kapis", "verb=GET"),
-            ("GET", "/kapis/iam.kubesphere.io", "verb=GET"),
+            ("GET", "/apis/version/resource", "verb=get kube prefix=apis"),
+            ("GET", "/kapis", "verb=get"),
+            ("GET", "/kapis/iam.kubesphere.io", "verb=get"),
             (
                 "GET",
                 "/kapis/iam.kubesphere.io/v1beta1",
-                "verb=GET prefix=kapis",
+                "verb=get prefix=kapis",
             ),
-            ("GET", "/openapi/v2", "verb=GET"),
-            ("GET", "/openapi/v3/apis/apps/v1", "verb=GET"),
-            ("HEAD", "/healthz", "verb=HEAD"),
+            ("GET", "/openapi/v2", "verb=get"),
+            ("GET", "/openapi/v3/apis/apps/v1", "verb=get"),
+            ("HEAD", "/healthz", "verb=head"),
             ("post", "/oauth/token", "verb=post"),
+            ("PUT", "/healthz", "verb=put"),
+            ("PATCH", "/healthz", "verb=patch"),
+            ("DELETE", "/healthz", "verb=delete"),
+            ("OPTIONS", "/healthz", "verb=options"),
+            ("CONNECT", "/healthz", "verb=connect"),
+            ("TRACE", "/healthz", "verb=trace"),
+            ("M-SEARCH", "/healthz", "verb=m-search"),
+            ("PropFind", "/healthz/ready", "verb=propfind"),
+            // The query plays no part, not even an invalid selector.
+            ("GET", "/healthz?labelSelector=(", "verb=get path=/healthz"),
         ],
     );
 }
@@ -254,17 +265,55 @@ fn no_control_characters_in_names() {
     assert_eq!(info.field_selector, "metadata.name=a\nb");
 }
 
+/// The non-resource verb is what authorizers match, and the usual methods
+/// give it without allocating: a static string, not a copy.
 #[test]
-fn authorization_verb_is_lowercase_for_non_resource() {
+fn non_resource_verb_is_the_lowercase_method() {
+    use std::borrow::Cow;
     let r = Resolver::default();
-    assert_eq!(
-        r.parse("GET", "/healthz").unwrap().authorization_verb(),
-        "get"
-    );
-    assert_eq!(
-        r.parse("GET", "/api/v1/pods").unwrap().authorization_verb(),
-        "list"
-    );
+    for (method, verb) in [("GET", "get"), ("POST", "post"), ("HEAD", "head")] {
+        let info = r.parse(method, "/healthz").unwrap();
+        assert_eq!(info.verb, verb);
+        assert!(matches!(info.verb, Cow::Borrowed(_)), "{method}");
+    }
+    // A method that is already lowercase is borrowed from the input.
+    let method = String::from("purge");
+    let info = r.parse(&method, "/healthz").unwrap();
+    assert!(matches!(info.verb, Cow::Borrowed(v) if v.as_ptr() == method.as_ptr()));
+    // An unusual uppercase method is lowered into a copy.
+    let info = r.parse("M-SEARCH", "/healthz").unwrap();
+    assert!(matches!(&info.verb, Cow::Owned(v) if v == "m-search"));
+    // The `http` adapters and the parse of a decoded path agree.
+    let req = http::Request::post("/oauth/token").body(()).unwrap();
+    assert_eq!(r.parse_request(&req).unwrap().verb, "post");
+    let info = r.parse("GET", "/he%61lthz").unwrap();
+    assert_eq!((&*info.verb, &*info.path), ("get", "/healthz"));
+    // Resource verbs are untouched.
+    assert_eq!(r.parse("GET", "/api/v1/pods").unwrap().verb, "list");
+    assert_eq!(r.parse("OPTIONS", "/api/v1/pods").unwrap().verb, "");
+}
+
+/// A failed parse reports the lowercased method as the verb, as Kubernetes'
+/// `NewRequestInfo` starts out, whether it failed on the input or on the
+/// walk.
+#[test]
+fn failures_report_the_lowercase_method() {
+    let r = Resolver::default();
+    for (method, target) in [
+        ("GET", "/api/v1/namespaces//pods"),
+        ("POST", "http://h#x"),
+        ("DELETE", "/api/v1/watch"),
+        ("GET", "/clusters/a/apis/clusters/b/apps/v1/deployments"),
+        ("PUT", "/api/v1/pods?a;b"),
+    ] {
+        let failure = r.parse(method, target).unwrap_err();
+        assert_eq!(
+            failure.partial.verb,
+            method.to_ascii_lowercase(),
+            "{method} {target}: {}",
+            failure.error
+        );
+    }
 }
 
 /// Field and label selectors, and the name taken from `metadata.name`.
@@ -387,57 +436,57 @@ fn kubesphere_requests() {
             (
                 "GET",
                 "/clusters/host/healthz/x",
-                "verb=GET cluster=host path=/healthz/x",
+                "verb=get cluster=host path=/healthz/x",
             ),
             (
                 "GET",
                 "/clusters/host/version",
-                "verb=GET cluster=host path=/version",
+                "verb=get cluster=host path=/version",
             ),
             // Fewer than three segments: no cluster, as in Go.
-            ("GET", "/clusters/host", "verb=GET"),
+            ("GET", "/clusters/host", "verb=get"),
             // The rest is parsed as a whole path: discovery under a cluster.
             (
                 "GET",
                 "/clusters/host/api",
-                "verb=GET kube cluster=host prefix=api path=/api",
+                "verb=get kube cluster=host prefix=api path=/api",
             ),
             (
                 "GET",
                 "/clusters/host/api/v1",
-                "verb=GET kube cluster=host prefix=api path=/api/v1",
+                "verb=get kube cluster=host prefix=api path=/api/v1",
             ),
             (
                 "GET",
                 "/clusters/host/apis/apps",
-                "verb=GET kube cluster=host prefix=apis path=/apis/apps",
+                "verb=get kube cluster=host prefix=apis path=/apis/apps",
             ),
             (
                 "GET",
                 "/clusters/host/apis/apps/v1/",
-                "verb=GET kube cluster=host prefix=apis path=/apis/apps/v1/",
+                "verb=get kube cluster=host prefix=apis path=/apis/apps/v1/",
             ),
             (
                 "GET",
                 "/apis/clusters/gondor",
-                "verb=GET kube cluster=gondor prefix=apis path=/apis",
+                "verb=get kube cluster=gondor prefix=apis path=/apis",
             ),
             (
                 "GET",
                 "/api/clusters/gondor/",
-                "verb=GET kube cluster=gondor prefix=api path=/api/",
+                "verb=get kube cluster=gondor prefix=api path=/api/",
             ),
             // Naming the cluster twice is ambiguous; a lone inner `clusters`
             // names none.
             (
                 "GET",
                 "/clusters/a/apis/clusters",
-                "verb=GET kube cluster=a prefix=apis path=/apis/clusters",
+                "verb=get kube cluster=a prefix=apis path=/apis/clusters",
             ),
             (
                 "GET",
                 "/clusters/a/apis/clusters/b/apps/v1/deployments",
-                "verb=GET kube cluster=a prefix=apis path=/apis/clusters/b/apps/v1/deployments err=AmbiguousCluster",
+                "verb=get kube cluster=a prefix=apis path=/apis/clusters/b/apps/v1/deployments err=AmbiguousCluster",
             ),
             // Workspaces and workspace templates.
             (
@@ -544,22 +593,22 @@ fn special_verb_without_resource() {
             (
                 "GET",
                 "/api/v1/watch",
-                "rr kube prefix=api version=v1 verb=GET err=MissingResource",
+                "rr kube prefix=api version=v1 verb=get err=MissingResource",
             ),
             (
                 "GET",
                 "/api/v1/proxy/",
-                "rr kube prefix=api version=v1 verb=GET err=MissingResource path=/api/v1/proxy/",
+                "rr kube prefix=api version=v1 verb=get err=MissingResource path=/api/v1/proxy/",
             ),
             (
                 "GET",
                 "/apis/apps/v1/watch?x=1",
-                "rr kube prefix=apis group=apps version=v1 verb=GET err=MissingResource",
+                "rr kube prefix=apis group=apps version=v1 verb=get err=MissingResource",
             ),
             (
                 "GET",
                 "/clusters/c1/kapis/g.io/v1/proxy",
-                "rr prefix=kapis cluster=c1 group=g.io version=v1 verb=GET err=MissingResource path=/kapis/g.io/v1/proxy",
+                "rr prefix=kapis cluster=c1 group=g.io version=v1 verb=get err=MissingResource path=/kapis/g.io/v1/proxy",
             ),
         ],
     );
@@ -582,54 +631,54 @@ fn rejected_targets() {
             (
                 "GET",
                 "/api/v1/namespaces//pods",
-                "verb=GET err=EmptySegment",
+                "verb=get err=EmptySegment",
             ),
-            ("GET", "//api/v1/pods", "verb=GET err=EmptySegment"),
-            ("GET", "/api/v1/pods//", "verb=GET err=EmptySegment"),
+            ("GET", "//api/v1/pods", "verb=get err=EmptySegment"),
+            ("GET", "/api/v1/pods//", "verb=get err=EmptySegment"),
             (
                 "GET",
                 "/api/v1/namespaces/./pods",
-                "verb=GET err=DotSegment",
+                "verb=get err=DotSegment",
             ),
             (
                 "GET",
                 "/api/v1/namespaces/../pods",
-                "verb=GET err=DotSegment",
+                "verb=get err=DotSegment",
             ),
             (
                 "GET",
                 "/api/v1/namespaces/%2E%2E/pods",
-                "verb=GET err=DotSegment",
+                "verb=get err=DotSegment",
             ),
             (
                 "GET",
                 "/api/v1/namespaces/a%2Fb/pods",
-                "verb=GET err=EncodedSlash",
+                "verb=get err=EncodedSlash",
             ),
             (
                 "GET",
                 "/api/v1/namespaces/a%2/pods",
-                "verb=GET err=InvalidPercentEncoding",
+                "verb=get err=InvalidPercentEncoding",
             ),
             (
                 "GET",
                 "/api/v1/namespaces/a%00/pods",
-                "verb=GET err=ControlCharacter",
+                "verb=get err=ControlCharacter",
             ),
-            ("GET", "/api/v1/namespaces/%FF/pods", "verb=GET err=NotUtf8"),
-            ("GET", "/api/v1/pods#frag", "verb=GET err=Fragment"),
-            ("GET", "api/v1/pods", "verb=GET err=NotAbsolutePath"),
+            ("GET", "/api/v1/namespaces/%FF/pods", "verb=get err=NotUtf8"),
+            ("GET", "/api/v1/pods#frag", "verb=get err=Fragment"),
+            ("GET", "api/v1/pods", "verb=get err=NotAbsolutePath"),
             (
                 "GET",
                 "/api/v1/pods?a=1;b=2",
-                "verb=GET err=SemicolonInQuery",
+                "verb=get err=SemicolonInQuery",
             ),
             (
                 "GET",
                 "/api/v1/pods?watch=%zz",
-                "verb=GET err=InvalidPercentEncoding",
+                "verb=get err=InvalidPercentEncoding",
             ),
-            ("GE T", "/api/v1/pods", "verb=GE~T err=InvalidMethod"),
+            ("GE T", "/api/v1/pods", "verb=ge~t err=InvalidMethod"),
             ("", "/api/v1/pods", "err=InvalidMethod"),
         ],
     );
@@ -740,7 +789,7 @@ fn configuration() {
                 "/apis/x.io/v1/nodes",
                 "rr kube prefix=apis group=x.io version=v1 verb=list res=nodes parts=nodes scope=Cluster",
             ),
-            ("GET", "/kapis/iam.kubesphere.io/v1/users", "verb=GET"),
+            ("GET", "/kapis/iam.kubesphere.io/v1/users", "verb=get"),
         ],
     );
     let none = Resolver::new(ResolverConfig {

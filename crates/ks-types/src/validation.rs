@@ -15,15 +15,24 @@
 //! ```
 //!
 //! The rules come from Kubernetes (object names, labels, annotations,
-//! policy rules, subjects: `apimachinery/pkg/util/validation` and
+//! finalizers, ConfigMap and Secret keys, policy rules, role references
+//! and subjects: `apimachinery/pkg/util/validation`,
+//! `apimachinery/pkg/api/validation`, `pkg/apis/core/validation` and
 //! `pkg/apis/rbac/validation`) and from KubeSphere (its CRD schemas and
 //! admission webhooks: email format, password complexity, languages, which
-//! role kind a binding may refer to, the workspace label).
+//! role kind a binding may refer to, the workspace label). This module is
+//! their one home: an API server validates the JSON it holds with the same
+//! functions ([`validate_object_meta_json`], [`validate_config_map_data`],
+//! [`validate_policy_rules`], [`validate_role_binding`], ...) and turns each
+//! [`FieldError`] into a Status cause with [`FieldErrorType::reason`],
+//! [`FieldError::body`] and [`FieldError::field`], worded as Kubernetes
+//! words them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Deref;
 
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::rbac::v1::{PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube_core::Resource;
@@ -54,8 +63,8 @@ pub const SUBJECT_API_GROUPS: &[&str] = &[
     "iam.kubesphere.io/v1alpha2",
 ];
 
-/// Subject kinds a binding may name.
-pub const SUBJECT_KINDS: &[&str] = &["User", "Group", "ServiceAccount"];
+/// Subject kinds a binding may name, in Kubernetes' order.
+pub const SUBJECT_KINDS: &[&str] = &["ServiceAccount", "User", "Group"];
 
 /// Kubernetes' limit on the total size of an object's annotations.
 const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
@@ -90,6 +99,19 @@ impl FieldErrorType {
             FieldErrorType::Duplicate => "Duplicate value",
         }
     }
+
+    /// The `reason` of a Kubernetes Status cause for this type
+    /// (`metav1.CauseType`), e.g. `FieldValueInvalid`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            FieldErrorType::Required => "FieldValueRequired",
+            FieldErrorType::Invalid => "FieldValueInvalid",
+            FieldErrorType::NotSupported => "FieldValueNotSupported",
+            FieldErrorType::Forbidden => "FieldValueForbidden",
+            FieldErrorType::TooLong => "FieldValueTooLong",
+            FieldErrorType::Duplicate => "FieldValueDuplicate",
+        }
+    }
 }
 
 /// One problem with one field.
@@ -105,16 +127,96 @@ pub struct FieldError {
     pub detail: String,
 }
 
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.error_type.as_str())?;
-        if let Some(v) = &self.bad_value {
-            write!(f, ": {v:?}")?;
+impl FieldError {
+    /// A required field is missing; `detail` may be empty.
+    pub fn required(field: &FieldPath, detail: impl Into<String>) -> Self {
+        FieldError {
+            error_type: FieldErrorType::Required,
+            field: field.to_string(),
+            bad_value: None,
+            detail: detail.into(),
+        }
+    }
+
+    /// `value` is malformed.
+    pub fn invalid(field: &FieldPath, value: &str, detail: impl Into<String>) -> Self {
+        FieldError {
+            error_type: FieldErrorType::Invalid,
+            field: field.to_string(),
+            bad_value: Some(value.to_owned()),
+            detail: detail.into(),
+        }
+    }
+
+    /// `value` is not one of `allowed`, listed as Kubernetes lists them.
+    pub fn not_supported(field: &FieldPath, value: &str, allowed: &[&str]) -> Self {
+        let quoted: Vec<String> = allowed.iter().map(|a| format!("{a:?}")).collect();
+        FieldError {
+            error_type: FieldErrorType::NotSupported,
+            field: field.to_string(),
+            bad_value: Some(value.to_owned()),
+            detail: format!("supported values: {}", quoted.join(", ")),
+        }
+    }
+
+    /// The field may not be set (or changed) here.
+    pub fn forbidden(field: &FieldPath, detail: impl Into<String>) -> Self {
+        FieldError {
+            error_type: FieldErrorType::Forbidden,
+            field: field.to_string(),
+            bad_value: None,
+            detail: detail.into(),
+        }
+    }
+
+    /// The value is longer than `max_bytes`, in Kubernetes' words for a size
+    /// limit: `must have at most N bytes`.
+    pub fn too_long(field: &FieldPath, max_bytes: usize) -> Self {
+        FieldError {
+            error_type: FieldErrorType::TooLong,
+            field: field.to_string(),
+            bad_value: None,
+            detail: format!("must have at most {max_bytes} bytes"),
+        }
+    }
+
+    /// `value` repeats an earlier one.
+    pub fn duplicate(field: &FieldPath, value: &str) -> Self {
+        FieldError {
+            error_type: FieldErrorType::Duplicate,
+            field: field.to_string(),
+            bad_value: Some(value.to_owned()),
+            detail: String::new(),
+        }
+    }
+
+    /// The message of a Kubernetes Status cause, `field.Error.ErrorBody()`:
+    /// the type's phrase, the quoted value (except for `Required`,
+    /// `Forbidden` and `TooLong`, which Kubernetes never shows), then the
+    /// detail, e.g. `Invalid value: "A": must be lower case` or
+    /// `Required value`. The cause's `reason` is
+    /// [`FieldErrorType::reason`] and its `field` is [`FieldError::field`].
+    pub fn body(&self) -> String {
+        let mut body = self.error_type.as_str().to_owned();
+        let shows_value = !matches!(
+            self.error_type,
+            FieldErrorType::Required | FieldErrorType::Forbidden | FieldErrorType::TooLong
+        );
+        if let Some(v) = self.bad_value.as_ref().filter(|_| shows_value) {
+            body.push_str(&format!(": {v:?}"));
         }
         if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
+            body.push_str(": ");
+            body.push_str(&self.detail);
         }
-        Ok(())
+        body
+    }
+}
+
+/// `field: body`, as Kubernetes' `field.Error.Error()`.
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.body())
     }
 }
 
@@ -157,49 +259,23 @@ impl FieldErrors {
     }
 
     fn required(&mut self, field: &FieldPath, detail: impl Into<String>) {
-        self.push(FieldError {
-            error_type: FieldErrorType::Required,
-            field: field.to_string(),
-            bad_value: None,
-            detail: detail.into(),
-        });
+        self.push(FieldError::required(field, detail));
     }
 
     fn invalid(&mut self, field: &FieldPath, value: &str, detail: impl Into<String>) {
-        self.push(FieldError {
-            error_type: FieldErrorType::Invalid,
-            field: field.to_string(),
-            bad_value: Some(value.to_owned()),
-            detail: detail.into(),
-        });
+        self.push(FieldError::invalid(field, value, detail));
     }
 
     fn not_supported(&mut self, field: &FieldPath, value: &str, allowed: &[&str]) {
-        let quoted: Vec<String> = allowed.iter().map(|a| format!("{a:?}")).collect();
-        self.push(FieldError {
-            error_type: FieldErrorType::NotSupported,
-            field: field.to_string(),
-            bad_value: Some(value.to_owned()),
-            detail: format!("supported values: {}", quoted.join(", ")),
-        });
+        self.push(FieldError::not_supported(field, value, allowed));
     }
 
     fn forbidden(&mut self, field: &FieldPath, detail: impl Into<String>) {
-        self.push(FieldError {
-            error_type: FieldErrorType::Forbidden,
-            field: field.to_string(),
-            bad_value: None,
-            detail: detail.into(),
-        });
+        self.push(FieldError::forbidden(field, detail));
     }
 
     fn duplicate(&mut self, field: &FieldPath, value: &str) {
-        self.push(FieldError {
-            error_type: FieldErrorType::Duplicate,
-            field: field.to_string(),
-            bad_value: Some(value.to_owned()),
-            detail: String::new(),
-        });
+        self.push(FieldError::duplicate(field, value));
     }
 
     /// Adds one `Invalid` error per problem message.
@@ -473,19 +549,66 @@ pub fn password(value: &str) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------
-// Metadata
+// Other name formats (Kubernetes apimachinery/pkg/api/validation/path and
+// IsConfigMapKey).
+
+const CONFIG_KEY_MESSAGE: &str = "a valid config key must consist of alphanumeric characters, \
+     '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for \
+     validation is '[-._a-zA-Z0-9]+')";
+
+/// Problems of `value` as a path segment name, Kubernetes'
+/// `IsValidPathSegmentName` (the name rule of the RBAC kinds, whose names
+/// end up in URLs): not `.` or `..`, no `/` and no `%`.
+pub fn path_segment_name(value: &str) -> Vec<String> {
+    if value == "." || value == ".." {
+        return vec![format!("may not be '{value}'")];
+    }
+    ["/", "%"]
+        .iter()
+        .filter(|bad| value.contains(**bad))
+        .map(|bad| format!("may not contain '{bad}'"))
+        .collect()
+}
+
+/// Problems of `value` as a ConfigMap or Secret data key, Kubernetes'
+/// `IsConfigMapKey`: at most 253 alphanumerics, `-`, `_` or `.`, and not
+/// `.`, `..` or anything starting with `..` (keys become file names when
+/// the object is mounted as a volume).
+pub fn config_map_key(value: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if value.len() > DNS1123_SUBDOMAIN_MAX {
+        problems.push(format!(
+            "must be no more than {DNS1123_SUBDOMAIN_MAX} characters"
+        ));
+    }
+    let charset = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    if value.is_empty() || !value.bytes().all(charset) {
+        problems.push(CONFIG_KEY_MESSAGE.to_owned());
+    }
+    if value == "." || value == ".." {
+        problems.push(format!("must not be '{value}'"));
+    } else if value.starts_with("..") {
+        problems.push("must not start with '..'".to_owned());
+    }
+    problems
+}
+
+// ---------------------------------------------------------------------------
+// Metadata (Kubernetes apimachinery/pkg/api/validation ValidateObjectMeta)
 
 /// Which name format a kind requires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameRule {
     /// DNS-1123 subdomain (Kubernetes' default for objects).
     Subdomain,
-    /// DNS-1123 label (names used in labels and as prefixes: workspaces,
-    /// clusters).
+    /// DNS-1123 label (names used in labels and as prefixes: namespaces,
+    /// workspaces, clusters).
     Label,
     /// DNS-1123 subdomain that is also a valid label value (user names,
     /// which KubeSphere stores in `iam.kubesphere.io/user-ref` labels).
     SubdomainAndLabelValue,
+    /// Path segment name ([`path_segment_name`]): Kubernetes' RBAC kinds.
+    PathSegment,
 }
 
 fn name_problems(name: &str, rule: NameRule) -> Vec<String> {
@@ -499,6 +622,87 @@ fn name_problems(name: &str, rule: NameRule) -> Vec<String> {
             }
             p
         }
+        NameRule::PathSegment => path_segment_name(name),
+    }
+}
+
+/// The name, else the generateName prefix, else a `Required` error.
+fn check_name(
+    name: Option<&str>,
+    generate_name: Option<&str>,
+    rule: NameRule,
+    path: &FieldPath,
+    errs: &mut FieldErrors,
+) {
+    match (
+        name.filter(|n| !n.is_empty()),
+        generate_name.filter(|g| !g.is_empty()),
+    ) {
+        (Some(name), _) => errs.invalid_all(&path.child("name"), name, name_problems(name, rule)),
+        (None, Some(prefix)) => {
+            // A generated name appends 5 characters to the prefix.
+            let sample = format!("{prefix}abcde");
+            errs.invalid_all(
+                &path.child("generateName"),
+                prefix,
+                name_problems(&sample, rule),
+            );
+        }
+        (None, None) => errs.required(&path.child("name"), "name or generateName is required"),
+    }
+}
+
+/// Where a label value's problems go: on the labels map, as Kubernetes
+/// reports them, or on the entry (`labels[key]`), as ks-types' typed
+/// validation always has.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LabelValueAt {
+    Map,
+    Entry,
+}
+
+/// One label: the key is a qualified name, the value a label value (`Err`
+/// carries a value that is not a string, rendered as JSON).
+fn check_label(
+    key: &str,
+    value: Result<&str, String>,
+    path: &FieldPath,
+    at: LabelValueAt,
+    errs: &mut FieldErrors,
+) {
+    errs.invalid_all(path, key, qualified_name(key));
+    match value {
+        Ok(v) if at == LabelValueAt::Entry => errs.invalid_all(&path.key(key), v, label_value(v)),
+        Ok(v) => errs.invalid_all(path, v, label_value(v)),
+        Err(raw) => errs.invalid(path, &raw, "label values must be strings"),
+    }
+}
+
+/// Annotation keys (qualified names, case-insensitively) and the total size
+/// of keys and values; each entry is a key and its value's length.
+fn check_annotations<'a>(
+    entries: impl IntoIterator<Item = (&'a str, usize)>,
+    path: &FieldPath,
+    errs: &mut FieldErrors,
+) {
+    let mut total = 0;
+    for (key, value_len) in entries {
+        errs.invalid_all(path, key, qualified_name(&key.to_ascii_lowercase()));
+        total += key.len() + value_len;
+    }
+    if total > TOTAL_ANNOTATION_SIZE_LIMIT {
+        errs.push(FieldError::too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT));
+    }
+}
+
+/// Finalizers are qualified names.
+fn check_finalizers<'a>(
+    finalizers: impl IntoIterator<Item = &'a str>,
+    path: &FieldPath,
+    errs: &mut FieldErrors,
+) {
+    for (i, f) in finalizers.into_iter().enumerate() {
+        errs.invalid_all(&path.index(i), f, qualified_name(f));
     }
 }
 
@@ -507,23 +711,13 @@ fn name_problems(name: &str, rule: NameRule) -> Vec<String> {
 /// finalizer names.
 pub fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, rule: NameRule) -> FieldErrors {
     let mut errs = FieldErrors::new();
-    match meta.name.as_deref() {
-        Some(name) if !name.is_empty() => {
-            errs.invalid_all(&path.child("name"), name, name_problems(name, rule));
-        }
-        _ => match meta.generate_name.as_deref() {
-            Some(prefix) if !prefix.is_empty() => {
-                // A generated name appends 5 characters to the prefix.
-                let sample = format!("{}abcde", prefix);
-                errs.invalid_all(
-                    &path.child("generateName"),
-                    prefix,
-                    name_problems(&sample, rule),
-                );
-            }
-            _ => errs.required(&path.child("name"), "name or generateName is required"),
-        },
-    }
+    check_name(
+        meta.name.as_deref(),
+        meta.generate_name.as_deref(),
+        rule,
+        path,
+        &mut errs,
+    );
     if meta.namespace.as_deref().is_some_and(|ns| !ns.is_empty()) {
         errs.forbidden(
             &path.child("namespace"),
@@ -534,36 +728,81 @@ pub fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, rule: NameRule)
         errs.extend(validate_labels(labels, &path.child("labels")));
     }
     if let Some(annotations) = &meta.annotations {
-        let p = path.child("annotations");
-        let mut total = 0;
-        for (k, v) in annotations {
-            errs.invalid_all(&p, k, qualified_name(&k.to_ascii_lowercase()));
-            total += k.len() + v.len();
-        }
-        if total > TOTAL_ANNOTATION_SIZE_LIMIT {
-            errs.push(FieldError {
-                error_type: FieldErrorType::TooLong,
-                field: p.to_string(),
-                bad_value: None,
-                detail: format!("must have at most {TOTAL_ANNOTATION_SIZE_LIMIT} bytes"),
-            });
-        }
+        check_annotations(
+            annotations.iter().map(|(k, v)| (k.as_str(), v.len())),
+            &path.child("annotations"),
+            &mut errs,
+        );
     }
     if let Some(finalizers) = &meta.finalizers {
-        let p = path.child("finalizers");
-        for (i, f) in finalizers.iter().enumerate() {
-            errs.invalid_all(&p.index(i), f, qualified_name(f));
-        }
+        check_finalizers(
+            finalizers.iter().map(String::as_str),
+            &path.child("finalizers"),
+            &mut errs,
+        );
     }
     errs
 }
 
-/// Checks label keys (qualified names) and values.
+/// Checks the `metadata` of an object held as JSON, as an API server holds
+/// it, with Kubernetes' `ValidateObjectMeta` rules and field paths: the name
+/// (or generateName) per `rule`, label keys and values (reported on
+/// `metadata.labels`; a value that is not a string is invalid), annotation
+/// keys and total size (at most 256 KiB, `TooLong` on
+/// `metadata.annotations`), finalizer names. The namespace is not checked:
+/// the server sets it from the request.
+///
+/// ```
+/// use ks_types::validation::{NameRule, validate_object_meta_json};
+///
+/// let role = serde_json::json!({"metadata": {"name": "a/b", "labels": {"app": "-x"}}});
+/// let errs = validate_object_meta_json(&role, NameRule::PathSegment);
+/// let bodies: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+/// assert_eq!(bodies[0], r#"metadata.name: Invalid value: "a/b": may not contain '/'"#);
+/// assert_eq!(errs[1].field, "metadata.labels");
+/// ```
+pub fn validate_object_meta_json(obj: &serde_json::Value, rule: NameRule) -> FieldErrors {
+    use serde_json::Value;
+    let path = metadata_path();
+    let mut errs = FieldErrors::new();
+    let meta = obj.get("metadata").and_then(Value::as_object);
+    let text = |field: &str| meta.and_then(|m| m.get(field)).and_then(Value::as_str);
+    check_name(text("name"), text("generateName"), rule, &path, &mut errs);
+    let Some(meta) = meta else {
+        return errs;
+    };
+    if let Some(labels) = meta.get("labels").and_then(Value::as_object) {
+        let p = path.child("labels");
+        for (key, value) in labels {
+            let value = value.as_str().ok_or_else(|| value.to_string());
+            check_label(key, value, &p, LabelValueAt::Map, &mut errs);
+        }
+    }
+    if let Some(annotations) = meta.get("annotations").and_then(Value::as_object) {
+        check_annotations(
+            annotations
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str().map_or(0, str::len))),
+            &path.child("annotations"),
+            &mut errs,
+        );
+    }
+    if let Some(finalizers) = meta.get("finalizers").and_then(Value::as_array) {
+        check_finalizers(
+            finalizers.iter().map(|f| f.as_str().unwrap_or("")),
+            &path.child("finalizers"),
+            &mut errs,
+        );
+    }
+    errs
+}
+
+/// Checks label keys (qualified names) and values; a value's problems are
+/// reported on its entry, `path[key]`.
 pub fn validate_labels(labels: &BTreeMap<String, String>, path: &FieldPath) -> FieldErrors {
     let mut errs = FieldErrors::new();
     for (k, v) in labels {
-        errs.invalid_all(path, k, qualified_name(k));
-        errs.invalid_all(&path.key(k), v, label_value(v));
+        check_label(k, Ok(v), path, LabelValueAt::Entry, &mut errs);
     }
     errs
 }
@@ -602,53 +841,262 @@ fn check_aggregation_annotation(meta: &ObjectMeta, errs: &mut FieldErrors) {
 }
 
 // ---------------------------------------------------------------------------
-// RBAC pieces
+// ConfigMap and Secret data (Kubernetes pkg/apis/core/validation
+// ValidateConfigMap, ValidateSecret)
 
-/// Checks policy rules as Kubernetes does for cluster roles: every rule
-/// has verbs; a rule is either about resources (with `apiGroups`) or about
-/// non-resource URLs, never both.
-pub fn validate_rules(rules: &[PolicyRule], path: &FieldPath) -> FieldErrors {
+/// Kubernetes' limit on the data of one ConfigMap or Secret
+/// (`corev1.MaxSecretSize`).
+pub const MAX_CONFIG_DATA_BYTES: usize = 1024 * 1024;
+
+/// Checks one key of a ConfigMap's or Secret's data map at `path`
+/// ([`config_map_key`]); errors are reported on `path[key]`.
+pub fn validate_config_key(path: &FieldPath, key: &str) -> FieldErrors {
     let mut errs = FieldErrors::new();
+    errs.invalid_all(&path.key(key), key, config_map_key(key));
+    errs
+}
+
+/// Checks a ConfigMap's `data` and `binaryData`: keys, a key in both maps
+/// (reported on `data[key]`), and a total size of keys and values of at
+/// most [`MAX_CONFIG_DATA_BYTES`] (`TooLong` on the whole object, field
+/// `""`).
+pub fn validate_config_map_data(cm: &ConfigMap) -> FieldErrors {
+    let mut errs = FieldErrors::new();
+    let data = FieldPath::new("data");
+    let binary = FieldPath::new("binaryData");
+    let mut size = 0;
+    for (key, value) in cm.data.iter().flatten() {
+        errs.extend(validate_config_key(&data, key));
+        size += key.len() + value.len();
+    }
+    for (key, value) in cm.binary_data.iter().flatten() {
+        errs.extend(validate_config_key(&binary, key));
+        if cm.data.as_ref().is_some_and(|d| d.contains_key(key)) {
+            errs.invalid(
+                &data.key(key),
+                key,
+                "duplicate of key present in binaryData",
+            );
+        }
+        size += key.len() + value.0.len();
+    }
+    if size > MAX_CONFIG_DATA_BYTES {
+        errs.push(FieldError::too_long(
+            &FieldPath::new(""),
+            MAX_CONFIG_DATA_BYTES,
+        ));
+    }
+    errs
+}
+
+/// Checks a Secret's `data` (with `stringData` already merged into it, as
+/// the API server does when it decodes a Secret): keys, and a total size of
+/// keys and values of at most [`MAX_CONFIG_DATA_BYTES`] (`TooLong` on
+/// `data`).
+pub fn validate_secret_data(secret: &Secret) -> FieldErrors {
+    let mut errs = FieldErrors::new();
+    let data = FieldPath::new("data");
+    let mut size = 0;
+    for (key, value) in secret.data.iter().flatten() {
+        errs.extend(validate_config_key(&data, key));
+        size += key.len() + value.0.len();
+    }
+    if size > MAX_CONFIG_DATA_BYTES {
+        errs.push(FieldError::too_long(&data, MAX_CONFIG_DATA_BYTES));
+    }
+    errs
+}
+
+// ---------------------------------------------------------------------------
+// RBAC (Kubernetes pkg/apis/rbac/validation; KubeSphere's IAM webhooks)
+
+/// The Kubernetes RBAC API group.
+pub const RBAC_API_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// The four role kinds. Their policy rules are checked alike, with the
+/// few differences [`validate_policy_rules`] lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RoleKind {
+    /// `rbac.authorization.k8s.io` Role (namespaced).
+    Role,
+    /// `rbac.authorization.k8s.io` ClusterRole.
+    ClusterRole,
+    /// `iam.kubesphere.io` GlobalRole.
+    GlobalRole,
+    /// `iam.kubesphere.io` WorkspaceRole.
+    WorkspaceRole,
+}
+
+impl RoleKind {
+    /// The kind's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleKind::Role => "Role",
+            RoleKind::ClusterRole => "ClusterRole",
+            RoleKind::GlobalRole => "GlobalRole",
+            RoleKind::WorkspaceRole => "WorkspaceRole",
+        }
+    }
+
+    fn is_kubesphere(self) -> bool {
+        matches!(self, RoleKind::GlobalRole | RoleKind::WorkspaceRole)
+    }
+}
+
+/// The four binding kinds: which role kinds, API groups and subjects each
+/// accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BindingKind {
+    /// `rbac.authorization.k8s.io` RoleBinding (namespaced).
+    RoleBinding,
+    /// `rbac.authorization.k8s.io` ClusterRoleBinding.
+    ClusterRoleBinding,
+    /// `iam.kubesphere.io` GlobalRoleBinding.
+    GlobalRoleBinding,
+    /// `iam.kubesphere.io` WorkspaceRoleBinding.
+    WorkspaceRoleBinding,
+}
+
+impl BindingKind {
+    /// The kind's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BindingKind::RoleBinding => "RoleBinding",
+            BindingKind::ClusterRoleBinding => "ClusterRoleBinding",
+            BindingKind::GlobalRoleBinding => "GlobalRoleBinding",
+            BindingKind::WorkspaceRoleBinding => "WorkspaceRoleBinding",
+        }
+    }
+
+    /// The role kinds `roleRef.kind` may name: a RoleBinding may refer to a
+    /// Role or a ClusterRole, every other binding to its own role kind.
+    pub fn role_ref_kinds(self) -> &'static [&'static str] {
+        match self {
+            BindingKind::RoleBinding => &["Role", "ClusterRole"],
+            BindingKind::ClusterRoleBinding => &["ClusterRole"],
+            BindingKind::GlobalRoleBinding => &["GlobalRole"],
+            BindingKind::WorkspaceRoleBinding => &["WorkspaceRole"],
+        }
+    }
+
+    /// The API groups `roleRef.apiGroup` may name.
+    pub fn role_ref_api_groups(self) -> &'static [&'static str] {
+        if self.is_kubesphere() {
+            IAM_ROLE_REF_API_GROUPS
+        } else {
+            &[RBAC_API_GROUP]
+        }
+    }
+
+    /// The API groups a `User` or `Group` subject may name.
+    pub fn subject_api_groups(self) -> &'static [&'static str] {
+        if self.is_kubesphere() {
+            SUBJECT_API_GROUPS
+        } else {
+            &[RBAC_API_GROUP]
+        }
+    }
+
+    /// Whether bindings of this kind live in a namespace (then a service
+    /// account subject defaults to it and needs no namespace of its own).
+    pub fn is_namespaced(self) -> bool {
+        self == BindingKind::RoleBinding
+    }
+
+    fn is_kubesphere(self) -> bool {
+        matches!(
+            self,
+            BindingKind::GlobalRoleBinding | BindingKind::WorkspaceRoleBinding
+        )
+    }
+}
+
+/// Checks the policy rules of a role of `kind` (Kubernetes'
+/// `ValidatePolicyRule`): every rule has verbs; a rule is about resources
+/// (with `apiGroups` and `resources`) or about non-resource URLs, never
+/// both; a namespaced Role's rules may not name non-resource URLs. For
+/// KubeSphere's role kinds, as its role templates need, `resources` may be
+/// empty, and each verb must be non-empty.
+pub fn validate_policy_rules(
+    rules: &[PolicyRule],
+    kind: RoleKind,
+    path: &FieldPath,
+) -> FieldErrors {
+    let mut errs = FieldErrors::new();
+    let kubesphere = kind.is_kubesphere();
     for (i, rule) in rules.iter().enumerate() {
         let p = path.index(i);
         if rule.verbs.is_empty() {
             errs.required(&p.child("verbs"), "verbs must contain at least one value");
         }
-        for (j, v) in rule.verbs.iter().enumerate() {
-            if v.is_empty() {
-                errs.required(&p.child("verbs").index(j), "verbs must be non-empty");
+        if kubesphere {
+            for (j, v) in rule.verbs.iter().enumerate() {
+                if v.is_empty() {
+                    errs.required(&p.child("verbs").index(j), "verbs must be non-empty");
+                }
             }
         }
         let urls = rule.non_resource_urls.as_deref().unwrap_or_default();
         let groups = rule.api_groups.as_deref().unwrap_or_default();
         let resources = rule.resources.as_deref().unwrap_or_default();
-        if urls.is_empty() {
-            if groups.is_empty() {
-                errs.required(
-                    &p.child("apiGroups"),
-                    "resource rules must supply at least one api group",
+        if !urls.is_empty() {
+            let shown = format!("{urls:?}");
+            if kind == RoleKind::Role {
+                errs.invalid(
+                    &p.child("nonResourceURLs"),
+                    &shown,
+                    "namespaced rules cannot apply to non-resource URLs",
                 );
             }
-        } else if !groups.is_empty() || !resources.is_empty() {
-            errs.invalid(
-                &p.child("nonResourceURLs"),
-                &urls.join(","),
-                "rules cannot apply to both regular resources and non-resource URLs",
+            if !groups.is_empty() || !resources.is_empty() {
+                errs.invalid(
+                    &p.child("nonResourceURLs"),
+                    &shown,
+                    "rules cannot apply to both regular resources and non-resource URLs",
+                );
+            }
+            continue;
+        }
+        if groups.is_empty() {
+            errs.required(
+                &p.child("apiGroups"),
+                "resource rules must supply at least one api group",
+            );
+        }
+        if resources.is_empty() && !kubesphere {
+            errs.required(
+                &p.child("resources"),
+                "resource rules must supply at least one resource",
             );
         }
     }
     errs
 }
 
-/// Checks a binding's subjects: a known kind and a name; service accounts
-/// need a namespace and the core API group, users and groups an RBAC or
-/// KubeSphere IAM API group.
-pub fn validate_subjects(subjects: &[Subject], path: &FieldPath) -> FieldErrors {
+/// Checks KubeSphere role rules: [`validate_policy_rules`] for a
+/// [`RoleKind::GlobalRole`] (a WorkspaceRole's rules follow the same rules).
+pub fn validate_rules(rules: &[PolicyRule], path: &FieldPath) -> FieldErrors {
+    validate_policy_rules(rules, RoleKind::GlobalRole, path)
+}
+
+/// Checks the subjects of a binding of `kind` (Kubernetes'
+/// `ValidateRoleBindingSubject`): a name; a known kind; a service account
+/// has no API group and, outside a RoleBinding, a namespace; users and
+/// groups name one of [`BindingKind::subject_api_groups`]. KubeSphere's
+/// bindings also check the service account's name and namespace formats
+/// and explain what is missing.
+pub fn validate_binding_subjects(
+    subjects: &[Subject],
+    kind: BindingKind,
+    path: &FieldPath,
+) -> FieldErrors {
     let mut errs = FieldErrors::new();
+    let kubesphere = kind.is_kubesphere();
+    let detail = |why: &'static str| if kubesphere { why } else { "" };
     for (i, s) in subjects.iter().enumerate() {
         let p = path.index(i);
         if s.name.is_empty() {
-            errs.required(&p.child("name"), "subject name is required");
+            errs.required(&p.child("name"), detail("subject name is required"));
         }
         let api_group = s.api_group.as_deref().unwrap_or_default();
         match s.kind.as_str() {
@@ -656,20 +1104,24 @@ pub fn validate_subjects(subjects: &[Subject], path: &FieldPath) -> FieldErrors 
                 if !api_group.is_empty() {
                     errs.not_supported(&p.child("apiGroup"), api_group, &[""]);
                 }
-                match s.namespace.as_deref() {
-                    None | Some("") => errs.required(
+                match s.namespace.as_deref().filter(|ns| !ns.is_empty()) {
+                    None if !kind.is_namespaced() => errs.required(
                         &p.child("namespace"),
-                        "service account subjects need a namespace",
+                        detail("service account subjects need a namespace"),
                     ),
-                    Some(ns) => errs.invalid_all(&p.child("namespace"), ns, dns1123_label(ns)),
+                    Some(ns) if kubesphere => {
+                        errs.invalid_all(&p.child("namespace"), ns, dns1123_label(ns))
+                    }
+                    _ => {}
                 }
-                if !s.name.is_empty() {
+                if kubesphere && !s.name.is_empty() {
                     errs.invalid_all(&p.child("name"), &s.name, dns1123_subdomain(&s.name));
                 }
             }
             "User" | "Group" => {
-                if !SUBJECT_API_GROUPS.contains(&api_group) {
-                    errs.not_supported(&p.child("apiGroup"), api_group, SUBJECT_API_GROUPS);
+                let allowed = kind.subject_api_groups();
+                if !allowed.contains(&api_group) {
+                    errs.not_supported(&p.child("apiGroup"), api_group, allowed);
                 }
             }
             other => errs.not_supported(&p.child("kind"), other, SUBJECT_KINDS),
@@ -678,27 +1130,116 @@ pub fn validate_subjects(subjects: &[Subject], path: &FieldPath) -> FieldErrors 
     errs
 }
 
+/// Checks KubeSphere binding subjects: [`validate_binding_subjects`] for a
+/// [`BindingKind::GlobalRoleBinding`] (a WorkspaceRoleBinding's subjects
+/// follow the same rules).
+pub fn validate_subjects(subjects: &[Subject], path: &FieldPath) -> FieldErrors {
+    validate_binding_subjects(subjects, BindingKind::GlobalRoleBinding, path)
+}
+
+/// The one roleRef check: API group, kind, then the name (a path segment
+/// for Kubernetes' kinds, a DNS-1123 subdomain for KubeSphere's).
+fn check_role_ref(
+    role_ref: &RoleRef,
+    api_groups: &[&str],
+    kinds: &[&str],
+    kubesphere: bool,
+    path: &FieldPath,
+) -> FieldErrors {
+    let mut errs = FieldErrors::new();
+    if !api_groups.contains(&role_ref.api_group.as_str()) {
+        errs.not_supported(&path.child("apiGroup"), &role_ref.api_group, api_groups);
+    }
+    if !kinds.contains(&role_ref.kind.as_str()) {
+        errs.not_supported(&path.child("kind"), &role_ref.kind, kinds);
+    }
+    let name = &role_ref.name;
+    if name.is_empty() {
+        let detail = if kubesphere {
+            "the role's name is required"
+        } else {
+            ""
+        };
+        errs.required(&path.child("name"), detail);
+    } else if kubesphere {
+        errs.invalid_all(&path.child("name"), name, dns1123_subdomain(name));
+    } else {
+        errs.invalid_all(&path.child("name"), name, path_segment_name(name));
+    }
+    errs
+}
+
+/// Checks the `roleRef` of a binding of `kind`: an API group of
+/// [`BindingKind::role_ref_api_groups`], a kind of
+/// [`BindingKind::role_ref_kinds`], and a role name.
+pub fn validate_binding_role_ref(
+    role_ref: &RoleRef,
+    kind: BindingKind,
+    path: &FieldPath,
+) -> FieldErrors {
+    check_role_ref(
+        role_ref,
+        kind.role_ref_api_groups(),
+        kind.role_ref_kinds(),
+        kind.is_kubesphere(),
+        path,
+    )
+}
+
 /// Checks a KubeSphere binding's `roleRef`: the expected role kind, an IAM
 /// API group and a role name.
 pub fn validate_role_ref(role_ref: &RoleRef, expected_kind: &str, path: &FieldPath) -> FieldErrors {
+    check_role_ref(
+        role_ref,
+        IAM_ROLE_REF_API_GROUPS,
+        &[expected_kind],
+        true,
+        path,
+    )
+}
+
+/// Checks a binding of `kind` as Kubernetes' `ValidateRoleBinding` and
+/// `ValidateClusterRoleBinding` do, metadata aside: `roleRef`, then each of
+/// `subjects`.
+///
+/// ```
+/// use k8s_openapi::api::rbac::v1::{RoleRef, Subject};
+/// use ks_types::validation::{BindingKind, validate_role_binding};
+///
+/// let role_ref = RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: "view".into() };
+/// let sa = Subject { kind: "ServiceAccount".into(), name: "robot".into(), ..Default::default() };
+/// assert!(validate_role_binding(&role_ref, &[sa.clone()], BindingKind::RoleBinding).is_empty());
+/// let errs = validate_role_binding(&role_ref, &[sa], BindingKind::ClusterRoleBinding);
+/// assert_eq!(errs.fields(), ["roleRef.kind", "subjects[0].namespace"]);
+/// ```
+pub fn validate_role_binding(
+    role_ref: &RoleRef,
+    subjects: &[Subject],
+    kind: BindingKind,
+) -> FieldErrors {
+    let mut errs = validate_binding_role_ref(role_ref, kind, &FieldPath::new("roleRef"));
+    errs.extend(validate_binding_subjects(
+        subjects,
+        kind,
+        &FieldPath::new("subjects"),
+    ));
+    errs
+}
+
+/// On update, a binding's `roleRef` may not change (Kubernetes'
+/// `ValidateRoleBindingUpdate`); the error shows the new roleRef as JSON.
+pub fn validate_role_ref_update(old: &RoleRef, new: &RoleRef) -> FieldErrors {
     let mut errs = FieldErrors::new();
-    if role_ref.kind != expected_kind {
-        errs.not_supported(&path.child("kind"), &role_ref.kind, &[expected_kind]);
-    }
-    if !IAM_ROLE_REF_API_GROUPS.contains(&role_ref.api_group.as_str()) {
-        errs.not_supported(
-            &path.child("apiGroup"),
-            &role_ref.api_group,
-            IAM_ROLE_REF_API_GROUPS,
-        );
-    }
-    if role_ref.name.is_empty() {
-        errs.required(&path.child("name"), "the role's name is required");
-    } else {
-        errs.invalid_all(
-            &path.child("name"),
-            &role_ref.name,
-            dns1123_subdomain(&role_ref.name),
+    if old != new {
+        let shown = serde_json::json!({
+            "apiGroup": new.api_group,
+            "kind": new.kind,
+            "name": new.name,
+        });
+        errs.invalid(
+            &FieldPath::new("roleRef"),
+            &shown.to_string(),
+            "cannot change roleRef",
         );
     }
     errs
@@ -1094,6 +1635,691 @@ mod tests {
         assert_eq!(
             errs.to_string(),
             r#"[spec.lang: Unsupported value: "fr": supported values: "en", "zh", roleRef.name: Required value: the role's name is required]"#
+        );
+    }
+
+    /// `(reason, field, message)` of each error, as a Status cause carries
+    /// them.
+    fn causes(errs: &FieldErrors) -> Vec<(&'static str, String, String)> {
+        errs.iter()
+            .map(|e| (e.error_type.reason(), e.field.clone(), e.body()))
+            .collect()
+    }
+
+    /// An expected cause: `(reason, field, message)`.
+    type StrRow = (&'static str, &'static str, &'static str);
+    /// An expected cause whose message is built.
+    type Row = (&'static str, &'static str, String);
+
+    fn want(table: &[StrRow]) -> Vec<(&'static str, String, String)> {
+        table
+            .iter()
+            .map(|(r, f, m)| (*r, (*f).to_owned(), (*m).to_owned()))
+            .collect()
+    }
+
+    const QUALIFIED_NAME_PART: &str = "name part must consist of alphanumeric characters, '-', \
+         '_' or '.', and must start and end with an alphanumeric character";
+    const LABEL_VALUE: &str = "a valid label must be an empty string or consist of alphanumeric \
+         characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+
+    #[test]
+    fn reasons_and_bodies_match_kubernetes() {
+        let p = FieldPath::new("spec").child("x");
+        let table = [
+            (
+                FieldError::required(&p, ""),
+                "FieldValueRequired",
+                "Required value",
+            ),
+            (
+                FieldError::required(&p, "why"),
+                "FieldValueRequired",
+                "Required value: why",
+            ),
+            (
+                FieldError::invalid(&p, "A", "must be lower case"),
+                "FieldValueInvalid",
+                r#"Invalid value: "A": must be lower case"#,
+            ),
+            (
+                FieldError::not_supported(&p, "c", &["a", "b"]),
+                "FieldValueNotSupported",
+                r#"Unsupported value: "c": supported values: "a", "b""#,
+            ),
+            (
+                FieldError::forbidden(&p, "field is immutable"),
+                "FieldValueForbidden",
+                "Forbidden: field is immutable",
+            ),
+            (
+                FieldError::too_long(&p, 10),
+                "FieldValueTooLong",
+                "Too long: must have at most 10 bytes",
+            ),
+            (
+                FieldError::duplicate(&p, "a"),
+                "FieldValueDuplicate",
+                r#"Duplicate value: "a""#,
+            ),
+            (
+                // Kubernetes never shows the value of these types.
+                FieldError {
+                    bad_value: Some("secret".into()),
+                    ..FieldError::forbidden(&p, "no")
+                },
+                "FieldValueForbidden",
+                "Forbidden: no",
+            ),
+        ];
+        for (e, reason, body) in table {
+            assert_eq!(e.error_type.reason(), reason, "{e:?}");
+            assert_eq!(e.body(), body, "{e:?}");
+            assert_eq!(e.to_string(), format!("spec.x: {body}"));
+        }
+    }
+
+    #[test]
+    fn path_segment_names() {
+        let table: &[(&str, &[&str])] = &[
+            ("view", &[]),
+            ("system:aggregate-to-view", &[]),
+            ("..a", &[]),
+            (".", &["may not be '.'"]),
+            ("..", &["may not be '..'"]),
+            ("a/b", &["may not contain '/'"]),
+            ("a%2f", &["may not contain '%'"]),
+            ("/%", &["may not contain '/'", "may not contain '%'"]),
+        ];
+        for (name, problems) in table {
+            assert_eq!(path_segment_name(name), *problems, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn config_map_keys() {
+        let charset = CONFIG_KEY_MESSAGE;
+        let long = "a".repeat(254);
+        let table: &[(&str, &[&str])] = &[
+            ("key.name", &[]),
+            ("KEY_NAME", &[]),
+            ("key-name", &[]),
+            (".dotfile", &[]),
+            ("", &[charset]),
+            ("a b", &[charset]),
+            ("a/b", &[charset]),
+            (".", &["must not be '.'"]),
+            ("..", &["must not be '..'"]),
+            ("..a", &["must not start with '..'"]),
+            (&long, &["must be no more than 253 characters"]),
+        ];
+        for (key, problems) in table {
+            assert_eq!(config_map_key(key), *problems, "{key:?}");
+        }
+        assert!(config_map_key(&"a".repeat(253)).is_empty());
+        assert_eq!(
+            causes(&validate_config_key(&FieldPath::new("binaryData"), "a b")),
+            want(&[(
+                "FieldValueInvalid",
+                "binaryData[a b]",
+                "Invalid value: \"a b\": a valid config key must consist of alphanumeric \
+                 characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or \
+                 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+            )]),
+        );
+    }
+
+    #[test]
+    fn config_map_and_secret_data() {
+        use k8s_openapi::ByteString;
+        let cm = ConfigMap {
+            data: Some(BTreeMap::from([
+                ("a".to_owned(), "1".to_owned()),
+                ("b".to_owned(), "2".to_owned()),
+            ])),
+            binary_data: Some(BTreeMap::from([
+                ("b".to_owned(), ByteString(vec![2])),
+                ("c d".to_owned(), ByteString(vec![3])),
+            ])),
+            ..Default::default()
+        };
+        let fields: Vec<_> = causes(&validate_config_map_data(&cm))
+            .into_iter()
+            .map(|(r, f, _)| (r, f))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("FieldValueInvalid", "data[b]".to_owned()),
+                ("FieldValueInvalid", "binaryData[c d]".to_owned()),
+            ]
+        );
+        assert_eq!(
+            validate_config_map_data(&cm)[0].body(),
+            r#"Invalid value: "b": duplicate of key present in binaryData"#
+        );
+
+        // Keys count towards the limit, as values do.
+        let at_limit = "v".repeat(MAX_CONFIG_DATA_BYTES - 1);
+        let cm = |value: &str| ConfigMap {
+            data: Some(BTreeMap::from([("k".to_owned(), value.to_owned())])),
+            ..Default::default()
+        };
+        assert!(validate_config_map_data(&cm(&at_limit)).is_empty());
+        assert_eq!(
+            causes(&validate_config_map_data(&cm(&format!("{at_limit}v")))),
+            want(&[(
+                "FieldValueTooLong",
+                "",
+                "Too long: must have at most 1048576 bytes"
+            )]),
+        );
+        let secret = |len: usize| Secret {
+            data: Some(BTreeMap::from([
+                ("k".to_owned(), ByteString(vec![0; len])),
+                ("..k".to_owned(), ByteString(Vec::new())),
+            ])),
+            ..Default::default()
+        };
+        assert_eq!(
+            causes(&validate_secret_data(&secret(MAX_CONFIG_DATA_BYTES - 4))),
+            want(&[(
+                "FieldValueInvalid",
+                "data[..k]",
+                r#"Invalid value: "..k": must not start with '..'"#
+            )]),
+        );
+        assert_eq!(
+            causes(&validate_secret_data(&secret(MAX_CONFIG_DATA_BYTES - 3)))[1],
+            (
+                "FieldValueTooLong",
+                "data".to_owned(),
+                "Too long: must have at most 1048576 bytes".to_owned()
+            ),
+        );
+    }
+
+    #[test]
+    fn object_meta_json_causes() {
+        use serde_json::json;
+        let big = "x".repeat(TOTAL_ANNOTATION_SIZE_LIMIT);
+        let table: Vec<(serde_json::Value, NameRule, Vec<Row>)> = vec![
+            (
+                json!({"metadata": {"name": "ok"}}),
+                NameRule::Subdomain,
+                vec![],
+            ),
+            (
+                json!({}),
+                NameRule::Subdomain,
+                vec![(
+                    "FieldValueRequired",
+                    "metadata.name",
+                    "Required value: name or generateName is required".into(),
+                )],
+            ),
+            (
+                json!({"metadata": {"name": ""}}),
+                NameRule::PathSegment,
+                vec![(
+                    "FieldValueRequired",
+                    "metadata.name",
+                    "Required value: name or generateName is required".into(),
+                )],
+            ),
+            (
+                json!({"metadata": {"name": "a.b"}}),
+                NameRule::Label,
+                vec![(
+                    "FieldValueInvalid",
+                    "metadata.name",
+                    "Invalid value: \"a.b\": a lowercase RFC 1123 label must consist of lower \
+                     case alphanumeric characters or '-', and must start and end with an \
+                     alphanumeric character"
+                        .into(),
+                )],
+            ),
+            (
+                json!({"metadata": {"name": "system:Admin"}}),
+                NameRule::PathSegment,
+                vec![],
+            ),
+            (
+                json!({"metadata": {"name": ".."}}),
+                NameRule::PathSegment,
+                vec![(
+                    "FieldValueInvalid",
+                    "metadata.name",
+                    r#"Invalid value: "..": may not be '..'"#.into(),
+                )],
+            ),
+            (
+                json!({"metadata": {"name": "a", "labels": {"-k": "v", "k": "-v", "n": 5}}}),
+                NameRule::Subdomain,
+                vec![
+                    (
+                        "FieldValueInvalid",
+                        "metadata.labels",
+                        format!("Invalid value: \"-k\": {QUALIFIED_NAME_PART}"),
+                    ),
+                    (
+                        "FieldValueInvalid",
+                        "metadata.labels",
+                        format!("Invalid value: \"-v\": {LABEL_VALUE}"),
+                    ),
+                    (
+                        "FieldValueInvalid",
+                        "metadata.labels",
+                        r#"Invalid value: "5": label values must be strings"#.into(),
+                    ),
+                ],
+            ),
+            (
+                // Annotation keys are checked in lower case.
+                json!({"metadata": {"name": "a", "annotations": {"Example.COM/Key": "v", "/x": "v"}}}),
+                NameRule::Subdomain,
+                vec![(
+                    "FieldValueInvalid",
+                    "metadata.annotations",
+                    r#"Invalid value: "/x": prefix part must be non-empty"#.into(),
+                )],
+            ),
+            (
+                json!({"metadata": {"name": "a", "annotations": {"k": big}}}),
+                NameRule::Subdomain,
+                vec![(
+                    "FieldValueTooLong",
+                    "metadata.annotations",
+                    "Too long: must have at most 262144 bytes".into(),
+                )],
+            ),
+            (
+                json!({"metadata": {"name": "a", "finalizers": ["kubernetes", "a b", 7]}}),
+                NameRule::Subdomain,
+                vec![
+                    (
+                        "FieldValueInvalid",
+                        "metadata.finalizers[1]",
+                        format!("Invalid value: \"a b\": {QUALIFIED_NAME_PART}"),
+                    ),
+                    (
+                        "FieldValueInvalid",
+                        "metadata.finalizers[2]",
+                        r#"Invalid value: "": name part must be non-empty"#.into(),
+                    ),
+                ],
+            ),
+        ];
+        for (obj, rule, expected) in table {
+            let expected: Vec<_> = expected
+                .into_iter()
+                .map(|(r, f, m)| (r, f.to_owned(), m))
+                .collect();
+            assert_eq!(
+                causes(&validate_object_meta_json(&obj, rule)),
+                expected,
+                "{obj}"
+            );
+        }
+    }
+
+    #[test]
+    fn typed_and_json_metadata_agree() {
+        // The same rules, except where each reports a label value's problem.
+        let meta: ObjectMeta = serde_json::from_value(serde_json::json!({
+            "name": "Bad",
+            "labels": {"a b": "ok", "k": "-v"},
+            "annotations": {"/x": "y"},
+            "finalizers": ["f g"],
+        }))
+        .unwrap_or_default();
+        let typed = validate_object_meta(&meta, &metadata_path(), NameRule::Subdomain);
+        let json = validate_object_meta_json(
+            &serde_json::json!({ "metadata": meta }),
+            NameRule::Subdomain,
+        );
+        let label_at_map = |e: &FieldError| FieldError {
+            field: e.field.replace("labels[k]", "labels"),
+            ..e.clone()
+        };
+        let typed: Vec<FieldError> = typed.iter().map(label_at_map).collect();
+        assert_eq!(typed, json.to_vec());
+        assert_eq!(
+            json.fields(),
+            [
+                "metadata.name",
+                "metadata.labels",
+                "metadata.labels",
+                "metadata.annotations",
+                "metadata.finalizers[0]"
+            ]
+        );
+    }
+
+    fn rule(groups: &[&str], resources: &[&str], urls: &[&str], verbs: &[&str]) -> PolicyRule {
+        let list =
+            |v: &[&str]| (!v.is_empty()).then(|| v.iter().map(|s| (*s).to_owned()).collect());
+        PolicyRule {
+            api_groups: list(groups),
+            resources: list(resources),
+            non_resource_urls: list(urls),
+            verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn policy_rules_per_role_kind() {
+        use RoleKind::*;
+        let no_verbs = (
+            "FieldValueRequired",
+            "rules[0].verbs",
+            "Required value: verbs must contain at least one value",
+        );
+        let no_groups = (
+            "FieldValueRequired",
+            "rules[0].apiGroups",
+            "Required value: resource rules must supply at least one api group",
+        );
+        let no_resources = (
+            "FieldValueRequired",
+            "rules[0].resources",
+            "Required value: resource rules must supply at least one resource",
+        );
+        let namespaced_urls = (
+            "FieldValueInvalid",
+            "rules[0].nonResourceURLs",
+            r#"Invalid value: "[\"/healthz\"]": namespaced rules cannot apply to non-resource URLs"#,
+        );
+        let mixed = (
+            "FieldValueInvalid",
+            "rules[0].nonResourceURLs",
+            r#"Invalid value: "[\"/healthz\"]": rules cannot apply to both regular resources and non-resource URLs"#,
+        );
+        let empty_verb = (
+            "FieldValueRequired",
+            "rules[0].verbs[1]",
+            "Required value: verbs must be non-empty",
+        );
+        let table = [
+            (rule(&[""], &["pods"], &[], &["get"]), Role, vec![]),
+            (
+                rule(&[""], &["pods"], &[], &[]),
+                ClusterRole,
+                vec![no_verbs],
+            ),
+            (
+                rule(&[], &[], &[], &["get"]),
+                Role,
+                vec![no_groups, no_resources],
+            ),
+            (rule(&[], &[], &[], &["get"]), GlobalRole, vec![no_groups]),
+            (
+                rule(&["apps"], &[], &[], &["get"]),
+                ClusterRole,
+                vec![no_resources],
+            ),
+            (rule(&["apps"], &[], &[], &["get"]), WorkspaceRole, vec![]),
+            (rule(&[], &[], &["/healthz"], &["get"]), ClusterRole, vec![]),
+            (
+                rule(&[], &[], &["/healthz"], &["get"]),
+                Role,
+                vec![namespaced_urls],
+            ),
+            (
+                rule(&[""], &[], &["/healthz"], &["get"]),
+                Role,
+                vec![namespaced_urls, mixed],
+            ),
+            (
+                rule(&[], &["pods"], &["/healthz"], &["get"]),
+                GlobalRole,
+                vec![mixed],
+            ),
+            (
+                rule(&[""], &["pods"], &[], &["get", ""]),
+                GlobalRole,
+                vec![empty_verb],
+            ),
+            (
+                rule(&[""], &["pods"], &[], &["get", ""]),
+                ClusterRole,
+                vec![],
+            ),
+        ];
+        for (r, kind, expected) in table {
+            let errs =
+                validate_policy_rules(std::slice::from_ref(&r), kind, &FieldPath::new("rules"));
+            assert_eq!(causes(&errs), want(&expected), "{kind:?} {r:?}");
+        }
+    }
+
+    fn subject(kind: &str, api_group: &str, name: &str, namespace: &str) -> Subject {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        Subject {
+            kind: kind.into(),
+            api_group: opt(api_group),
+            name: name.into(),
+            namespace: opt(namespace),
+        }
+    }
+
+    #[test]
+    fn binding_subjects_per_binding_kind() {
+        use BindingKind::*;
+        let table: Vec<(Subject, BindingKind, Vec<StrRow>)> = vec![
+            (
+                subject("User", RBAC_API_GROUP, "alice", ""),
+                RoleBinding,
+                vec![],
+            ),
+            (subject("ServiceAccount", "", "sa", ""), RoleBinding, vec![]),
+            (
+                subject("ServiceAccount", "", "sa", ""),
+                ClusterRoleBinding,
+                vec![(
+                    "FieldValueRequired",
+                    "subjects[0].namespace",
+                    "Required value",
+                )],
+            ),
+            (
+                subject("ServiceAccount", "", "sa", ""),
+                GlobalRoleBinding,
+                vec![(
+                    "FieldValueRequired",
+                    "subjects[0].namespace",
+                    "Required value: service account subjects need a namespace",
+                )],
+            ),
+            (
+                subject("ServiceAccount", "v1", "Sa", "Ns"),
+                ClusterRoleBinding,
+                vec![(
+                    "FieldValueNotSupported",
+                    "subjects[0].apiGroup",
+                    r#"Unsupported value: "v1": supported values: """#,
+                )],
+            ),
+            (
+                subject("ServiceAccount", "", "Sa", "ns"),
+                WorkspaceRoleBinding,
+                vec![(
+                    "FieldValueInvalid",
+                    "subjects[0].name",
+                    "Invalid value: \"Sa\": a lowercase RFC 1123 subdomain must consist of \
+                     lower case alphanumeric characters, '-' or '.', and must start and end \
+                     with an alphanumeric character",
+                )],
+            ),
+            (
+                subject("Group", "", "", ""),
+                RoleBinding,
+                vec![
+                    ("FieldValueRequired", "subjects[0].name", "Required value"),
+                    (
+                        "FieldValueNotSupported",
+                        "subjects[0].apiGroup",
+                        r#"Unsupported value: "": supported values: "rbac.authorization.k8s.io""#,
+                    ),
+                ],
+            ),
+            (
+                subject("Group", "iam.kubesphere.io", "", ""),
+                GlobalRoleBinding,
+                vec![(
+                    "FieldValueRequired",
+                    "subjects[0].name",
+                    "Required value: subject name is required",
+                )],
+            ),
+            (
+                subject("User", "iam.kubesphere.io", "bob", ""),
+                ClusterRoleBinding,
+                vec![(
+                    "FieldValueNotSupported",
+                    "subjects[0].apiGroup",
+                    r#"Unsupported value: "iam.kubesphere.io": supported values: "rbac.authorization.k8s.io""#,
+                )],
+            ),
+            (
+                subject("Robot", "", "r2", ""),
+                RoleBinding,
+                vec![(
+                    "FieldValueNotSupported",
+                    "subjects[0].kind",
+                    r#"Unsupported value: "Robot": supported values: "ServiceAccount", "User", "Group""#,
+                )],
+            ),
+        ];
+        for (s, kind, expected) in table {
+            let errs = validate_binding_subjects(
+                std::slice::from_ref(&s),
+                kind,
+                &FieldPath::new("subjects"),
+            );
+            assert_eq!(causes(&errs), want(&expected), "{kind:?} {s:?}");
+        }
+    }
+
+    fn role_ref(api_group: &str, kind: &str, name: &str) -> RoleRef {
+        RoleRef {
+            api_group: api_group.into(),
+            kind: kind.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn role_refs_per_binding_kind() {
+        use BindingKind::*;
+        let table: Vec<(RoleRef, BindingKind, Vec<StrRow>)> = vec![
+            (
+                role_ref(RBAC_API_GROUP, "Role", "view"),
+                RoleBinding,
+                vec![],
+            ),
+            (
+                role_ref(RBAC_API_GROUP, "ClusterRole", "system:view"),
+                RoleBinding,
+                vec![],
+            ),
+            (
+                role_ref(RBAC_API_GROUP, "Role", "view"),
+                ClusterRoleBinding,
+                vec![(
+                    "FieldValueNotSupported",
+                    "roleRef.kind",
+                    r#"Unsupported value: "Role": supported values: "ClusterRole""#,
+                )],
+            ),
+            (
+                role_ref("", "GlobalRole", ""),
+                RoleBinding,
+                vec![
+                    (
+                        "FieldValueNotSupported",
+                        "roleRef.apiGroup",
+                        r#"Unsupported value: "": supported values: "rbac.authorization.k8s.io""#,
+                    ),
+                    (
+                        "FieldValueNotSupported",
+                        "roleRef.kind",
+                        r#"Unsupported value: "GlobalRole": supported values: "Role", "ClusterRole""#,
+                    ),
+                    ("FieldValueRequired", "roleRef.name", "Required value"),
+                ],
+            ),
+            (
+                role_ref(RBAC_API_GROUP, "ClusterRole", "a/b"),
+                ClusterRoleBinding,
+                vec![(
+                    "FieldValueInvalid",
+                    "roleRef.name",
+                    r#"Invalid value: "a/b": may not contain '/'"#,
+                )],
+            ),
+            (
+                role_ref("iam.kubesphere.io/v1alpha2", "GlobalRole", "platform-admin"),
+                GlobalRoleBinding,
+                vec![],
+            ),
+            (
+                role_ref(RBAC_API_GROUP, "GlobalRole", ""),
+                WorkspaceRoleBinding,
+                vec![
+                    (
+                        "FieldValueNotSupported",
+                        "roleRef.apiGroup",
+                        r#"Unsupported value: "rbac.authorization.k8s.io": supported values: "iam.kubesphere.io", "iam.kubesphere.io/v1alpha2""#,
+                    ),
+                    (
+                        "FieldValueNotSupported",
+                        "roleRef.kind",
+                        r#"Unsupported value: "GlobalRole": supported values: "WorkspaceRole""#,
+                    ),
+                    (
+                        "FieldValueRequired",
+                        "roleRef.name",
+                        "Required value: the role's name is required",
+                    ),
+                ],
+            ),
+        ];
+        for (r, kind, expected) in table {
+            let errs = validate_binding_role_ref(&r, kind, &FieldPath::new("roleRef"));
+            assert_eq!(causes(&errs), want(&expected), "{kind:?} {r:?}");
+            if kind == GlobalRoleBinding || kind == WorkspaceRoleBinding {
+                let expected_kind = kind.role_ref_kinds()[0];
+                let same = validate_role_ref(&r, expected_kind, &FieldPath::new("roleRef"));
+                assert_eq!(same, errs);
+            }
+        }
+    }
+
+    #[test]
+    fn role_bindings_and_updates() {
+        let r = role_ref(RBAC_API_GROUP, "Role", "");
+        let subjects = [subject("ServiceAccount", "", "", "")];
+        assert_eq!(
+            validate_role_binding(&r, &subjects, BindingKind::ClusterRoleBinding).fields(),
+            [
+                "roleRef.kind",
+                "roleRef.name",
+                "subjects[0].name",
+                "subjects[0].namespace"
+            ]
+        );
+        let old = role_ref(RBAC_API_GROUP, "ClusterRole", "view");
+        assert!(validate_role_ref_update(&old, &old.clone()).is_empty());
+        let new = role_ref(RBAC_API_GROUP, "ClusterRole", "edit");
+        assert_eq!(
+            causes(&validate_role_ref_update(&old, &new)),
+            want(&[(
+                "FieldValueInvalid",
+                "roleRef",
+                r#"Invalid value: "{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"edit\"}": cannot change roleRef"#,
+            )]),
         );
     }
 }

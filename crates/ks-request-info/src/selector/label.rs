@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 
 use super::SelectorError;
 use super::validation::{
-    invalid_value, is_valid_label_key, is_valid_label_value, label_key_errors, label_value_errors,
+    go_quote, invalid_value, is_valid_label_key, is_valid_label_value, label_key_errors,
+    label_value_errors,
 };
 
 /// A label selector operator.
@@ -44,6 +45,21 @@ pub enum Operator {
     LessThan,
 }
 
+impl Operator {
+    /// The operator a `metav1.LabelSelectorRequirement` names (`In`,
+    /// `NotIn`, `Exists`, `DoesNotExist`, case-sensitive), as
+    /// `metav1.LabelSelectorAsSelector` maps it; `None` for anything else.
+    pub fn from_label_selector_operator(operator: &str) -> Option<Operator> {
+        match operator {
+            "In" => Some(Operator::In),
+            "NotIn" => Some(Operator::NotIn),
+            "Exists" => Some(Operator::Exists),
+            "DoesNotExist" => Some(Operator::DoesNotExist),
+            _ => None,
+        }
+    }
+}
+
 /// One requirement of a label selector, with its values sorted and deduplicated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelRequirement {
@@ -57,6 +73,69 @@ pub struct LabelRequirement {
 }
 
 impl LabelRequirement {
+    /// Builds a requirement as Kubernetes' `labels.NewRequirement` does:
+    /// the key must be a label key, `In` and `NotIn` need at least one
+    /// value, `=`, `==`, `!=`, `>` and `<` exactly one (an integer for `>`
+    /// and `<`), `Exists` and `DoesNotExist` none, and every value must be
+    /// a label value. The values are sorted and deduplicated.
+    ///
+    /// ```
+    /// use ks_request_info::selector::{LabelRequirement, LabelSelector, Operator};
+    ///
+    /// let tier = LabelRequirement::new("tier", Operator::In, vec!["web".into(), "db".into()])?;
+    /// let selector = LabelSelector::from_requirements([tier]);
+    /// assert_eq!(selector, LabelSelector::parse("tier in (db,web)")?);
+    /// assert!(LabelRequirement::new("tier", Operator::In, vec![]).is_err());
+    /// # Ok::<(), ks_request_info::SelectorError>(())
+    /// ```
+    pub fn new(
+        key: &str,
+        operator: Operator,
+        mut values: Vec<String>,
+    ) -> Result<Self, SelectorError> {
+        let mut errs = Vec::new();
+        if !is_valid_label_key(key) {
+            // Go validates the key with a nil field path, printed <nil>.
+            errs.push(invalid_value(
+                "<nil>",
+                key,
+                &label_key_errors(key).join("; "),
+            ));
+        }
+        let count_problem = match operator {
+            Operator::In | Operator::NotIn if values.is_empty() => {
+                Some("for 'in', 'notin' operators, values set can't be empty")
+            }
+            Operator::Equals | Operator::DoubleEquals | Operator::NotEquals
+                if values.len() != 1 =>
+            {
+                Some("exact-match compatibility requires one single value")
+            }
+            Operator::Exists | Operator::DoesNotExist if !values.is_empty() => {
+                Some("values set must be empty for exists and does not exist")
+            }
+            Operator::GreaterThan | Operator::LessThan if values.len() != 1 => {
+                Some("for 'Gt', 'Lt' operators, exactly one value is required")
+            }
+            _ => None,
+        };
+        if let Some(problem) = count_problem {
+            errs.push(format!(
+                "values: Invalid value: {}: {problem}",
+                go_string_slice(&values)
+            ));
+        }
+        errs.extend(value_errors(key, operator, &values));
+        aggregate(errs).map_err(SelectorError::label)?;
+        values.sort_unstable();
+        values.dedup();
+        Ok(LabelRequirement {
+            key: key.to_owned(),
+            operator,
+            values,
+        })
+    }
+
     /// Whether a set of labels satisfies this requirement, with Kubernetes'
     /// semantics: `!=` and `notin` hold when the label is absent; `>` and `<`
     /// need the label's value to be an integer.
@@ -110,6 +189,15 @@ impl LabelSelector {
         // Stable, like Go's sort.Sort on ByKey for equal keys in practice.
         requirements.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(LabelSelector { requirements })
+    }
+
+    /// The selector of `requirements` (their conjunction), sorted by key as
+    /// [`LabelSelector::parse`] sorts them. No requirements select
+    /// everything.
+    pub fn from_requirements(requirements: impl IntoIterator<Item = LabelRequirement>) -> Self {
+        let mut requirements: Vec<LabelRequirement> = requirements.into_iter().collect();
+        requirements.sort_by(|a, b| a.key.cmp(&b.key));
+        LabelSelector { requirements }
     }
 
     /// Checks a selector without building it. Allocates only for set-based
@@ -450,9 +538,15 @@ fn check_values(key: &str, op: Operator, values: &[&str]) -> Result<(), String> 
     if all_ok {
         return Ok(());
     }
+    aggregate(value_errors(key, op, values))
+}
+
+/// `NewRequirement`'s value problems: integers for `>` and `<`, then label
+/// values, each as `field.Invalid(...).Error()`.
+fn value_errors(key: &str, op: Operator, values: &[impl AsRef<str>]) -> Vec<String> {
     let mut errs: Vec<String> = Vec::new();
-    if numeric {
-        for (i, v) in values.iter().enumerate() {
+    if matches!(op, Operator::GreaterThan | Operator::LessThan) {
+        for (i, v) in values.iter().map(AsRef::as_ref).enumerate() {
             if v.parse::<i64>().is_err() {
                 errs.push(invalid_value(
                     &format!("values[{i}]"),
@@ -462,7 +556,7 @@ fn check_values(key: &str, op: Operator, values: &[&str]) -> Result<(), String> 
             }
         }
     }
-    for (i, v) in values.iter().enumerate() {
+    for (i, v) in values.iter().map(AsRef::as_ref).enumerate() {
         let problems = label_value_errors(v);
         if !problems.is_empty() {
             errs.push(invalid_value(
@@ -472,12 +566,24 @@ fn check_values(key: &str, op: Operator, values: &[&str]) -> Result<(), String> 
             ));
         }
     }
+    errs
+}
+
+/// Go's `ToAggregate(...).Error()`: nothing is `Ok`, one error is itself,
+/// more are bracketed and comma-separated (repeats dropped).
+fn aggregate(mut errs: Vec<String>) -> Result<(), String> {
     errs.dedup();
-    Err(if errs.len() == 1 {
-        errs.remove(0)
-    } else {
-        format!("[{}]", errs.join(", "))
-    })
+    match errs.len() {
+        0 => Ok(()),
+        1 => Err(errs.remove(0)),
+        _ => Err(format!("[{}]", errs.join(", "))),
+    }
+}
+
+/// Go's `%#v` of a `[]string`, e.g. `[]string{"a", "b"}`.
+fn go_string_slice(values: &[String]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| go_quote(v)).collect();
+    format!("[]string{{{}}}", quoted.join(", "))
 }
 
 #[cfg(test)]
@@ -679,5 +785,125 @@ mod tests {
         assert_eq!(s.requires_exact_match("c"), None);
         assert_eq!(s.requires_exact_match("d"), None);
         assert_eq!(s.requires_exact_match("e"), None);
+    }
+
+    #[test]
+    fn requirements_built_as_new_requirement_builds_them() {
+        use Operator::*;
+        let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        /// The selector text the requirement equals, or the error.
+        type Want = Result<&'static str, &'static str>;
+        let cases: &[(&str, Operator, &[&str], Want)] = &[
+            ("x", In, &["b", "a", "b"], Ok("x in (a,b)")),
+            ("x", NotIn, &["a"], Ok("x notin (a)")),
+            ("x", Exists, &[], Ok("x")),
+            ("x", DoesNotExist, &[], Ok("!x")),
+            ("x", Equals, &["a"], Ok("x=a")),
+            ("x", NotEquals, &[""], Ok("x!=")),
+            ("x", GreaterThan, &["3"], Ok("x>3")),
+            (
+                "kubesphere.io/workspace",
+                Equals,
+                &["ws"],
+                Ok("kubesphere.io/workspace=ws"),
+            ),
+            (
+                "x",
+                In,
+                &[],
+                Err(
+                    "values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty",
+                ),
+            ),
+            (
+                "x",
+                Equals,
+                &["a", "b"],
+                Err(
+                    r#"values: Invalid value: []string{"a", "b"}: exact-match compatibility requires one single value"#,
+                ),
+            ),
+            (
+                "x",
+                Exists,
+                &["a"],
+                Err(
+                    r#"values: Invalid value: []string{"a"}: values set must be empty for exists and does not exist"#,
+                ),
+            ),
+            (
+                "x",
+                LessThan,
+                &["a"],
+                Err(
+                    r#"values[0]: Invalid value: "a": for 'Gt', 'Lt' operators, the value must be an integer"#,
+                ),
+            ),
+            (
+                "x",
+                GreaterThan,
+                &[],
+                Err(
+                    "values: Invalid value: []string{}: for 'Gt', 'Lt' operators, exactly one value is required",
+                ),
+            ),
+        ];
+        for (key, op, values, want) in cases {
+            let got = LabelRequirement::new(key, *op, owned(values));
+            match want {
+                Ok(text) => {
+                    let selector = LabelSelector::from_requirements([got.expect(text)]);
+                    assert_eq!(selector, LabelSelector::parse(text).unwrap(), "{text}");
+                }
+                Err(message) => {
+                    assert_eq!(
+                        got.unwrap_err().to_string(),
+                        *message,
+                        "{key} {op:?} {values:?}"
+                    )
+                }
+            }
+        }
+        // Several problems are aggregated as Go prints them.
+        let err = LabelRequirement::new("-x", In, owned(&["a b"])).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("[<nil>: Invalid value: \"-x\": name part must consist"),
+            "{text}"
+        );
+        assert!(
+            text.contains(", values[0][-x]: Invalid value: \"a b\": a valid label"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn selectors_from_requirements_sort_by_key_and_match() {
+        let reqs = [
+            LabelRequirement::new("z", Operator::Exists, vec![]).unwrap(),
+            LabelRequirement::new("a", Operator::Equals, vec!["1".into()]).unwrap(),
+        ];
+        let s = LabelSelector::from_requirements(reqs);
+        assert_eq!(s, LabelSelector::parse("z,a=1").unwrap());
+        assert!(s.matches(&labels(&[("a", "1"), ("z", "")])));
+        assert!(!s.matches(&labels(&[("a", "1")])));
+        assert!(LabelSelector::from_requirements([]).is_empty());
+    }
+
+    #[test]
+    fn label_selector_operators() {
+        use Operator::*;
+        let table = [
+            ("In", Some(In)),
+            ("NotIn", Some(NotIn)),
+            ("Exists", Some(Exists)),
+            ("DoesNotExist", Some(DoesNotExist)),
+            ("in", None),
+            ("Equals", None),
+            ("", None),
+        ];
+        for (name, want) in table {
+            assert_eq!(Operator::from_label_selector_operator(name), want, "{name}");
+        }
     }
 }
