@@ -78,6 +78,6 @@ impl Strategy for ConfigMaps {
     }
 
     fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
-        Some(crate::protobuf::config_map(&[raw], 1))
+        Some(crate::protobuf::config_map(raw))
     }
 }

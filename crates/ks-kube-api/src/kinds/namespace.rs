@@ -108,6 +108,6 @@ impl Strategy for Namespaces {
     }
 
     fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
-        Some(crate::protobuf::namespace(&[raw], 1))
+        Some(crate::protobuf::namespace(raw))
     }
 }

@@ -219,7 +219,7 @@ impl RbacKind for Role {
         problems.causes
     }
     fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
-        crate::protobuf::role(&[raw], 1, false)
+        crate::protobuf::role(raw)
     }
 }
 
@@ -241,7 +241,7 @@ impl RbacKind for ClusterRole {
         problems.causes
     }
     fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
-        crate::protobuf::role(&[raw], 1, true)
+        crate::protobuf::cluster_role(raw)
     }
 }
 
@@ -260,7 +260,7 @@ impl RbacKind for RoleBinding {
         problems.causes
     }
     fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
-        crate::protobuf::role_binding(&[raw], 1)
+        crate::protobuf::role_binding(raw)
     }
 }
 
@@ -279,6 +279,6 @@ impl RbacKind for ClusterRoleBinding {
         problems.causes
     }
     fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
-        crate::protobuf::role_binding(&[raw], 1)
+        crate::protobuf::role_binding(raw)
     }
 }

@@ -81,6 +81,6 @@ impl Strategy for Secrets {
     }
 
     fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
-        Some(crate::protobuf::secret(&[raw], 1))
+        Some(crate::protobuf::secret(raw))
     }
 }

@@ -61,6 +61,6 @@ impl Strategy for ServiceAccounts {
     }
 
     fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
-        Some(crate::protobuf::service_account(&[raw], 1))
+        Some(crate::protobuf::service_account(raw))
     }
 }

@@ -1,380 +1,749 @@
 //! The v2 document in protobuf: gnostic's `openapi.v2.Document`
 //! (github.com/google/gnostic-models `openapiv2/OpenAPIv2.proto`), which
-//! is all kubectl asks `/openapi/v2` for. Encoded by hand from the JSON
-//! document: only the messages and fields a Kubernetes document uses.
-//! Free-form values (extensions, `default`, `enum`, `example`) go in
-//! `Any.yaml` as JSON text, which is YAML, the way kube-openapi reads them.
+//! is all kubectl asks `/openapi/v2` for. The messages below mirror that
+//! proto, with its field numbers and oneofs, and prost encodes them; only
+//! the messages, fields and oneof variants a Kubernetes document fills are
+//! declared. Free-form values (extensions, `default`, `enum`, `example`) go
+//! in `Any.yaml` as JSON text, which is YAML, the way kube-openapi reads them.
 
+use prost::{Message, Oneof};
 use serde_json::{Map, Value};
 
-/// A protobuf message being written.
-#[derive(Default)]
-struct Message(Vec<u8>);
+#[derive(Message)]
+struct Document {
+    #[prost(string, tag = "1")]
+    swagger: String,
+    #[prost(message, optional, tag = "2")]
+    info: Option<Info>,
+    #[prost(message, optional, tag = "8")]
+    paths: Option<Paths>,
+    #[prost(message, optional, tag = "9")]
+    definitions: Option<Definitions>,
+    #[prost(message, repeated, tag = "12")]
+    security: Vec<SecurityRequirement>,
+    #[prost(message, optional, tag = "13")]
+    security_definitions: Option<SecurityDefinitions>,
+    #[prost(message, repeated, tag = "16")]
+    vendor_extension: Vec<NamedAny>,
+}
 
-impl Message {
-    fn varint(&mut self, mut value: u64) {
-        while value >= 0x80 {
-            self.0.push((value as u8) | 0x80);
-            value >>= 7;
-        }
-        self.0.push(value as u8);
-    }
+#[derive(Message)]
+struct Info {
+    #[prost(string, tag = "1")]
+    title: String,
+    #[prost(string, tag = "2")]
+    version: String,
+    #[prost(string, tag = "3")]
+    description: String,
+}
 
-    fn key(&mut self, field: u32, wire_type: u8) {
-        self.varint(u64::from(field) << 3 | u64::from(wire_type));
-    }
+#[derive(Message)]
+struct Paths {
+    #[prost(message, repeated, tag = "2")]
+    path: Vec<NamedPathItem>,
+}
 
-    fn bytes(&mut self, field: u32, bytes: &[u8]) {
-        self.key(field, 2);
-        self.varint(bytes.len() as u64);
-        self.0.extend_from_slice(bytes);
-    }
+#[derive(Message)]
+struct NamedPathItem {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(message, optional, tag = "2")]
+    value: Option<PathItem>,
+}
 
-    fn string(&mut self, field: u32, value: &str) {
-        if !value.is_empty() {
-            self.bytes(field, value.as_bytes());
-        }
-    }
+#[derive(Message)]
+struct PathItem {
+    #[prost(message, optional, tag = "2")]
+    get: Option<Operation>,
+    #[prost(message, optional, tag = "3")]
+    put: Option<Operation>,
+    #[prost(message, optional, tag = "4")]
+    post: Option<Operation>,
+    #[prost(message, optional, tag = "5")]
+    delete: Option<Operation>,
+    #[prost(message, optional, tag = "6")]
+    options: Option<Operation>,
+    #[prost(message, optional, tag = "7")]
+    head: Option<Operation>,
+    #[prost(message, optional, tag = "8")]
+    patch: Option<Operation>,
+    #[prost(message, repeated, tag = "9")]
+    parameters: Vec<ParametersItem>,
+    #[prost(message, repeated, tag = "10")]
+    vendor_extension: Vec<NamedAny>,
+}
 
-    /// A string field from a JSON string (anything else is skipped).
-    fn string_of(&mut self, field: u32, value: Option<&Value>) {
-        if let Some(Value::String(s)) = value {
-            self.string(field, s);
-        }
-    }
+#[derive(Message)]
+struct Operation {
+    #[prost(string, repeated, tag = "1")]
+    tags: Vec<String>,
+    #[prost(string, tag = "2")]
+    summary: String,
+    #[prost(string, tag = "3")]
+    description: String,
+    #[prost(string, tag = "5")]
+    operation_id: String,
+    #[prost(string, repeated, tag = "6")]
+    produces: Vec<String>,
+    #[prost(string, repeated, tag = "7")]
+    consumes: Vec<String>,
+    #[prost(message, repeated, tag = "8")]
+    parameters: Vec<ParametersItem>,
+    #[prost(message, optional, tag = "9")]
+    responses: Option<Responses>,
+    #[prost(string, repeated, tag = "10")]
+    schemes: Vec<String>,
+    #[prost(bool, tag = "11")]
+    deprecated: bool,
+    #[prost(message, repeated, tag = "13")]
+    vendor_extension: Vec<NamedAny>,
+}
 
-    /// Repeated strings from a JSON string or array of strings.
-    fn strings_of(&mut self, field: u32, value: Option<&Value>) {
-        match value {
-            Some(Value::String(s)) => self.bytes(field, s.as_bytes()),
-            Some(Value::Array(items)) => {
-                for item in items {
-                    if let Value::String(s) = item {
-                        self.bytes(field, s.as_bytes());
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
+/// gnostic's `ParametersItem` (oneof: parameter = 1, json_reference = 2).
+#[derive(Message)]
+struct ParametersItem {
+    #[prost(oneof = "ParametersItemOneof", tags = "1")]
+    oneof: Option<ParametersItemOneof>,
+}
 
-    fn bool(&mut self, field: u32, value: bool) {
-        self.key(field, 0);
-        self.varint(u64::from(value));
-    }
+#[derive(Oneof)]
+enum ParametersItemOneof {
+    #[prost(message, tag = "1")]
+    Parameter(Parameter),
+}
 
-    fn true_of(&mut self, field: u32, value: Option<&Value>) {
-        if value == Some(&Value::Bool(true)) {
-            self.bool(field, true);
-        }
-    }
+/// gnostic's `Parameter` (oneof: body_parameter = 1, non_body_parameter = 2).
+#[derive(Message)]
+struct Parameter {
+    #[prost(oneof = "ParameterOneof", tags = "1, 2")]
+    oneof: Option<ParameterOneof>,
+}
 
-    fn double_of(&mut self, field: u32, value: Option<&Value>) {
-        if let Some(number) = value.and_then(Value::as_f64) {
-            self.key(field, 1);
-            self.0.extend_from_slice(&number.to_le_bytes());
-        }
-    }
+#[derive(Oneof)]
+enum ParameterOneof {
+    #[prost(message, tag = "1")]
+    BodyParameter(BodyParameter),
+    #[prost(message, tag = "2")]
+    NonBodyParameter(NonBodyParameter),
+}
 
-    fn int64_of(&mut self, field: u32, value: Option<&Value>) {
-        if let Some(number) = value.and_then(Value::as_i64) {
-            self.key(field, 0);
-            // Two's complement, as protobuf encodes a negative int64.
-            self.varint(number as u64);
-        }
-    }
+#[derive(Message)]
+struct BodyParameter {
+    #[prost(string, tag = "1")]
+    description: String,
+    #[prost(string, tag = "2")]
+    name: String,
+    #[prost(string, tag = "3")]
+    r#in: String,
+    #[prost(bool, tag = "4")]
+    required: bool,
+    #[prost(message, optional, boxed, tag = "5")]
+    schema: Option<Box<Schema>>,
+    #[prost(message, repeated, tag = "6")]
+    vendor_extension: Vec<NamedAny>,
+}
 
-    fn message(&mut self, field: u32, write: impl FnOnce(&mut Message)) {
-        let mut inner = Message::default();
-        write(&mut inner);
-        self.bytes(field, &inner.0);
-    }
+/// gnostic's `NonBodyParameter` (oneof: header = 1, form_data = 2, query = 3,
+/// path = 4 parameter sub-schemas).
+#[derive(Message)]
+struct NonBodyParameter {
+    #[prost(oneof = "NonBodyParameterOneof", tags = "3, 4")]
+    oneof: Option<NonBodyParameterOneof>,
+}
 
-    /// `Any { yaml }` holding a JSON value.
-    fn any(&mut self, field: u32, value: &Value) {
-        let text = serde_json::to_string(value).unwrap_or_default();
-        self.message(field, |any| any.string(2, &text));
-    }
+#[derive(Oneof)]
+enum NonBodyParameterOneof {
+    #[prost(message, tag = "3")]
+    QueryParameterSubSchema(QueryParameterSubSchema),
+    #[prost(message, tag = "4")]
+    PathParameterSubSchema(PathParameterSubSchema),
+}
 
-    /// `repeated NamedAny vendor_extension`: the `x-` keys of an object.
-    fn extensions(&mut self, field: u32, obj: &Map<String, Value>) {
-        for (name, value) in obj.iter().filter(|(k, _)| k.starts_with("x-")) {
-            self.message(field, |named| {
-                named.string(1, name);
-                named.any(2, value);
-            });
-        }
-    }
+#[derive(Message)]
+struct QueryParameterSubSchema {
+    #[prost(bool, tag = "1")]
+    required: bool,
+    #[prost(string, tag = "2")]
+    r#in: String,
+    #[prost(string, tag = "3")]
+    description: String,
+    #[prost(string, tag = "4")]
+    name: String,
+    #[prost(string, tag = "6")]
+    r#type: String,
+    #[prost(bool, tag = "20")]
+    unique_items: bool,
+    #[prost(message, repeated, tag = "23")]
+    vendor_extension: Vec<NamedAny>,
+}
+
+#[derive(Message)]
+struct PathParameterSubSchema {
+    #[prost(bool, tag = "1")]
+    required: bool,
+    #[prost(string, tag = "2")]
+    r#in: String,
+    #[prost(string, tag = "3")]
+    description: String,
+    #[prost(string, tag = "4")]
+    name: String,
+    #[prost(string, tag = "5")]
+    r#type: String,
+    #[prost(bool, tag = "19")]
+    unique_items: bool,
+    #[prost(message, repeated, tag = "22")]
+    vendor_extension: Vec<NamedAny>,
+}
+
+#[derive(Message)]
+struct Responses {
+    #[prost(message, repeated, tag = "1")]
+    response_code: Vec<NamedResponseValue>,
+}
+
+#[derive(Message)]
+struct NamedResponseValue {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(message, optional, tag = "2")]
+    value: Option<ResponseValue>,
+}
+
+/// gnostic's `ResponseValue` (oneof: response = 1, json_reference = 2).
+#[derive(Message)]
+struct ResponseValue {
+    #[prost(oneof = "ResponseValueOneof", tags = "1")]
+    oneof: Option<ResponseValueOneof>,
+}
+
+#[derive(Oneof)]
+enum ResponseValueOneof {
+    #[prost(message, tag = "1")]
+    Response(Response),
+}
+
+#[derive(Message)]
+struct Response {
+    #[prost(string, tag = "1")]
+    description: String,
+    #[prost(message, optional, tag = "2")]
+    schema: Option<SchemaItem>,
+    #[prost(message, repeated, tag = "5")]
+    vendor_extension: Vec<NamedAny>,
+}
+
+/// gnostic's `SchemaItem` (oneof: schema = 1, file_schema = 2).
+#[derive(Message)]
+struct SchemaItem {
+    #[prost(oneof = "SchemaItemOneof", tags = "1")]
+    oneof: Option<SchemaItemOneof>,
+}
+
+#[derive(Oneof)]
+enum SchemaItemOneof {
+    #[prost(message, tag = "1")]
+    Schema(Box<Schema>),
+}
+
+#[derive(Message)]
+struct Definitions {
+    #[prost(message, repeated, tag = "1")]
+    additional_properties: Vec<NamedSchema>,
+}
+
+#[derive(Message)]
+struct NamedSchema {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(message, optional, tag = "2")]
+    value: Option<Schema>,
+}
+
+/// Every field of gnostic's `Schema` but `xml` (28).
+#[derive(Message)]
+struct Schema {
+    /// `_ref` in the proto.
+    #[prost(string, tag = "1")]
+    reference: String,
+    #[prost(string, tag = "2")]
+    format: String,
+    #[prost(string, tag = "3")]
+    title: String,
+    #[prost(string, tag = "4")]
+    description: String,
+    #[prost(message, optional, tag = "5")]
+    default: Option<Any>,
+    #[prost(double, tag = "6")]
+    multiple_of: f64,
+    #[prost(double, tag = "7")]
+    maximum: f64,
+    #[prost(bool, tag = "8")]
+    exclusive_maximum: bool,
+    #[prost(double, tag = "9")]
+    minimum: f64,
+    #[prost(bool, tag = "10")]
+    exclusive_minimum: bool,
+    #[prost(int64, tag = "11")]
+    max_length: i64,
+    #[prost(int64, tag = "12")]
+    min_length: i64,
+    #[prost(string, tag = "13")]
+    pattern: String,
+    #[prost(int64, tag = "14")]
+    max_items: i64,
+    #[prost(int64, tag = "15")]
+    min_items: i64,
+    #[prost(bool, tag = "16")]
+    unique_items: bool,
+    #[prost(int64, tag = "17")]
+    max_properties: i64,
+    #[prost(int64, tag = "18")]
+    min_properties: i64,
+    #[prost(string, repeated, tag = "19")]
+    required: Vec<String>,
+    #[prost(message, repeated, tag = "20")]
+    r#enum: Vec<Any>,
+    #[prost(message, optional, tag = "21")]
+    additional_properties: Option<AdditionalPropertiesItem>,
+    #[prost(message, optional, tag = "22")]
+    r#type: Option<TypeItem>,
+    #[prost(message, optional, tag = "23")]
+    items: Option<ItemsItem>,
+    #[prost(message, repeated, tag = "24")]
+    all_of: Vec<Schema>,
+    #[prost(message, optional, tag = "25")]
+    properties: Option<Properties>,
+    #[prost(string, tag = "26")]
+    discriminator: String,
+    #[prost(bool, tag = "27")]
+    read_only: bool,
+    #[prost(message, optional, tag = "29")]
+    external_docs: Option<ExternalDocs>,
+    #[prost(message, optional, tag = "30")]
+    example: Option<Any>,
+    #[prost(message, repeated, tag = "31")]
+    vendor_extension: Vec<NamedAny>,
+}
+
+/// gnostic's `AdditionalPropertiesItem` (oneof: schema = 1, boolean = 2).
+#[derive(Message)]
+struct AdditionalPropertiesItem {
+    #[prost(oneof = "AdditionalPropertiesOneof", tags = "1, 2")]
+    oneof: Option<AdditionalPropertiesOneof>,
+}
+
+#[derive(Oneof)]
+enum AdditionalPropertiesOneof {
+    #[prost(message, tag = "1")]
+    Schema(Box<Schema>),
+    #[prost(bool, tag = "2")]
+    Boolean(bool),
+}
+
+#[derive(Message)]
+struct TypeItem {
+    #[prost(string, repeated, tag = "1")]
+    value: Vec<String>,
+}
+
+#[derive(Message)]
+struct ItemsItem {
+    #[prost(message, repeated, tag = "1")]
+    schema: Vec<Schema>,
+}
+
+#[derive(Message)]
+struct Properties {
+    #[prost(message, repeated, tag = "1")]
+    additional_properties: Vec<NamedSchema>,
+}
+
+#[derive(Message)]
+struct ExternalDocs {
+    #[prost(string, tag = "1")]
+    description: String,
+    #[prost(string, tag = "2")]
+    url: String,
+}
+
+#[derive(Message)]
+struct SecurityRequirement {
+    #[prost(message, repeated, tag = "1")]
+    additional_properties: Vec<NamedStringArray>,
+}
+
+#[derive(Message)]
+struct NamedStringArray {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(message, optional, tag = "2")]
+    value: Option<StringArray>,
+}
+
+#[derive(Message)]
+struct StringArray {
+    #[prost(string, repeated, tag = "1")]
+    value: Vec<String>,
+}
+
+#[derive(Message)]
+struct SecurityDefinitions {
+    #[prost(message, repeated, tag = "1")]
+    additional_properties: Vec<NamedSecurityDefinitionsItem>,
+}
+
+#[derive(Message)]
+struct NamedSecurityDefinitionsItem {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(message, optional, tag = "2")]
+    value: Option<SecurityDefinitionsItem>,
+}
+
+/// gnostic's `SecurityDefinitionsItem` (oneof: basic_authentication = 1,
+/// api_key = 2, then four OAuth 2 flows).
+#[derive(Message)]
+struct SecurityDefinitionsItem {
+    #[prost(oneof = "SecurityDefinitionsOneof", tags = "2")]
+    oneof: Option<SecurityDefinitionsOneof>,
+}
+
+#[derive(Oneof)]
+enum SecurityDefinitionsOneof {
+    #[prost(message, tag = "2")]
+    ApiKeySecurity(ApiKeySecurity),
+}
+
+#[derive(Message)]
+struct ApiKeySecurity {
+    #[prost(string, tag = "1")]
+    r#type: String,
+    #[prost(string, tag = "2")]
+    name: String,
+    #[prost(string, tag = "3")]
+    r#in: String,
+    #[prost(string, tag = "4")]
+    description: String,
+}
+
+/// gnostic's `NamedAny`: one `x-` extension.
+#[derive(Message)]
+struct NamedAny {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(message, optional, tag = "2")]
+    value: Option<Any>,
+}
+
+/// gnostic's `Any`; only `yaml` (2) is filled.
+#[derive(Message)]
+struct Any {
+    #[prost(string, tag = "2")]
+    yaml: String,
 }
 
 /// Encodes a Swagger 2.0 JSON document (as `render::v2_document` writes it).
 pub(super) fn encode_document(doc: &Value) -> Vec<u8> {
-    let mut out = Message::default();
-    let Value::Object(doc) = doc else {
-        return out.0;
+    let Some(doc) = doc.as_object() else {
+        return Vec::new();
     };
-    out.string_of(1, doc.get("swagger"));
-    if let Some(Value::Object(info)) = doc.get("info") {
-        out.message(2, |m| {
-            m.string_of(1, info.get("title"));
-            m.string_of(2, info.get("version"));
-            m.string_of(3, info.get("description"));
-        });
-    }
-    if let Some(Value::Object(paths)) = doc.get("paths") {
-        out.message(8, |m| {
-            for (path, item) in paths {
-                if let Value::Object(item) = item {
-                    m.message(2, |named| {
-                        named.string(1, path);
-                        named.message(2, |pi| path_item(pi, item));
-                    });
-                }
-            }
-        });
-    }
-    if let Some(Value::Object(definitions)) = doc.get("definitions") {
-        out.message(9, |m| named_schemas(m, 1, definitions));
-    }
-    for requirement in doc
-        .get("security")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Value::Object(requirement) = requirement {
-            out.message(12, |m| {
-                for (name, scopes) in requirement {
-                    m.message(1, |named| {
-                        named.string(1, name);
-                        named.message(2, |array| array.strings_of(1, Some(scopes)));
-                    });
-                }
-            });
-        }
-    }
-    if let Some(Value::Object(definitions)) = doc.get("securityDefinitions") {
-        out.message(13, |m| {
-            for (name, definition) in definitions {
-                let Value::Object(definition) = definition else {
-                    continue;
-                };
-                m.message(1, |named| {
-                    named.string(1, name);
-                    // SecurityDefinitionsItem.api_key_security: the only kind written.
-                    named.message(2, |item| {
-                        item.message(2, |key| {
-                            key.string_of(1, definition.get("type"));
-                            key.string_of(2, definition.get("name"));
-                            key.string_of(3, definition.get("in"));
-                            key.string_of(4, definition.get("description"));
-                        });
-                    });
-                });
-            }
-        });
-    }
-    out.extensions(16, doc);
-    out.0
-}
-
-fn path_item(m: &mut Message, item: &Map<String, Value>) {
-    for (method, field) in [
-        ("get", 2),
-        ("put", 3),
-        ("post", 4),
-        ("delete", 5),
-        ("options", 6),
-        ("head", 7),
-        ("patch", 8),
-    ] {
-        if let Some(Value::Object(op)) = item.get(method) {
-            m.message(field, |o| operation(o, op));
-        }
-    }
-    for param in item
-        .get("parameters")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Value::Object(param) = param {
-            m.message(9, |p| parameters_item(p, param));
-        }
-    }
-    m.extensions(10, item);
-}
-
-fn operation(m: &mut Message, op: &Map<String, Value>) {
-    m.strings_of(1, op.get("tags"));
-    m.string_of(2, op.get("summary"));
-    m.string_of(3, op.get("description"));
-    m.string_of(5, op.get("operationId"));
-    m.strings_of(6, op.get("produces"));
-    m.strings_of(7, op.get("consumes"));
-    for param in op
-        .get("parameters")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Value::Object(param) = param {
-            m.message(8, |p| parameters_item(p, param));
-        }
-    }
-    if let Some(Value::Object(responses)) = op.get("responses") {
-        m.message(9, |r| {
-            for (code, response) in responses {
-                let Value::Object(response) = response else {
-                    continue;
-                };
-                r.message(1, |named| {
-                    named.string(1, code);
-                    // ResponseValue.response
-                    named.message(2, |value| {
-                        value.message(1, |resp| {
-                            resp.string_of(1, response.get("description"));
-                            if let Some(Value::Object(schema_value)) = response.get("schema") {
-                                // SchemaItem.schema
-                                resp.message(2, |item| {
-                                    item.message(1, |s| schema(s, schema_value))
-                                });
-                            }
-                            resp.extensions(5, response);
-                        });
-                    });
-                });
-            }
-        });
-    }
-    m.strings_of(10, op.get("schemes"));
-    m.true_of(11, op.get("deprecated"));
-    m.extensions(13, op);
-}
-
-/// `ParametersItem.parameter`: a body parameter, or a query or path one.
-fn parameters_item(m: &mut Message, param: &Map<String, Value>) {
-    m.message(1, |p| {
-        if param.get("in") == Some(&Value::String("body".to_owned())) {
-            p.message(1, |body| {
-                body.string_of(1, param.get("description"));
-                body.string_of(2, param.get("name"));
-                body.string_of(3, param.get("in"));
-                body.true_of(4, param.get("required"));
-                if let Some(Value::Object(schema_value)) = param.get("schema") {
-                    body.message(5, |s| schema(s, schema_value));
-                }
-                body.extensions(6, param);
-            });
-            return;
-        }
-        // NonBodyParameter: query (3) or path (4) sub-schemas; their
-        // fields share numbers up to `name`, then differ by one.
-        let (variant, type_field, unique_field, extension_field) =
-            if param.get("in") == Some(&Value::String("path".to_owned())) {
-                (4, 5, 19, 22)
-            } else {
-                (3, 6, 20, 23)
-            };
-        p.message(2, |non_body| {
-            non_body.message(variant, |q| {
-                q.true_of(1, param.get("required"));
-                q.string_of(2, param.get("in"));
-                q.string_of(3, param.get("description"));
-                q.string_of(4, param.get("name"));
-                q.string_of(type_field, param.get("type"));
-                q.true_of(unique_field, param.get("uniqueItems"));
-                q.extensions(extension_field, param);
-            });
-        });
-    });
-}
-
-fn named_schemas(m: &mut Message, field: u32, schemas: &Map<String, Value>) {
-    for (name, value) in schemas {
-        if let Value::Object(value) = value {
-            m.message(field, |named| {
-                named.string(1, name);
-                named.message(2, |s| schema(s, value));
-            });
-        }
-    }
-}
-
-fn schema(m: &mut Message, s: &Map<String, Value>) {
-    m.string_of(1, s.get("$ref"));
-    m.string_of(2, s.get("format"));
-    m.string_of(3, s.get("title"));
-    m.string_of(4, s.get("description"));
-    if let Some(value) = s.get("default") {
-        m.any(5, value);
-    }
-    m.double_of(6, s.get("multipleOf"));
-    m.double_of(7, s.get("maximum"));
-    m.true_of(8, s.get("exclusiveMaximum"));
-    m.double_of(9, s.get("minimum"));
-    m.true_of(10, s.get("exclusiveMinimum"));
-    m.int64_of(11, s.get("maxLength"));
-    m.int64_of(12, s.get("minLength"));
-    m.string_of(13, s.get("pattern"));
-    m.int64_of(14, s.get("maxItems"));
-    m.int64_of(15, s.get("minItems"));
-    m.true_of(16, s.get("uniqueItems"));
-    m.int64_of(17, s.get("maxProperties"));
-    m.int64_of(18, s.get("minProperties"));
-    m.strings_of(19, s.get("required"));
-    for value in s
-        .get("enum")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        m.any(20, value);
-    }
-    match s.get("additionalProperties") {
-        Some(Value::Object(additional)) => {
-            m.message(21, |a| a.message(1, |sub| schema(sub, additional)))
-        }
-        Some(Value::Bool(allowed)) => m.message(21, |a| a.bool(2, *allowed)),
-        _ => {}
-    }
-    if s.get("type").is_some() {
-        m.message(22, |t| t.strings_of(1, s.get("type")));
-    }
-    match s.get("items") {
-        Some(Value::Object(items)) => m.message(23, |i| i.message(1, |sub| schema(sub, items))),
-        Some(Value::Array(items)) => m.message(23, |i| {
-            for item in items {
-                if let Value::Object(item) = item {
-                    i.message(1, |sub| schema(sub, item));
-                }
+    let document = Document {
+        swagger: text(doc.get("swagger")),
+        info: object(doc.get("info")).map(|info| Info {
+            title: text(info.get("title")),
+            version: text(info.get("version")),
+            description: text(info.get("description")),
+        }),
+        paths: object(doc.get("paths")).map(|paths| Paths {
+            path: paths
+                .iter()
+                .filter_map(|(name, item)| {
+                    Some(NamedPathItem {
+                        name: name.clone(),
+                        value: Some(path_item(item.as_object()?)),
+                    })
+                })
+                .collect(),
+        }),
+        definitions: object(doc.get("definitions")).map(|definitions| Definitions {
+            additional_properties: named_schemas(definitions),
+        }),
+        security: objects(doc.get("security"))
+            .map(|requirement| SecurityRequirement {
+                additional_properties: requirement
+                    .iter()
+                    .map(|(name, scopes)| NamedStringArray {
+                        name: name.clone(),
+                        value: Some(StringArray {
+                            value: texts(Some(scopes)),
+                        }),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        security_definitions: object(doc.get("securityDefinitions")).map(|definitions| {
+            SecurityDefinitions {
+                additional_properties: definitions
+                    .iter()
+                    .filter_map(|(name, definition)| {
+                        let definition = definition.as_object()?;
+                        // API keys are the only kind of security a Kubernetes document defines.
+                        let api_key = ApiKeySecurity {
+                            r#type: text(definition.get("type")),
+                            name: text(definition.get("name")),
+                            r#in: text(definition.get("in")),
+                            description: text(definition.get("description")),
+                        };
+                        Some(NamedSecurityDefinitionsItem {
+                            name: name.clone(),
+                            value: Some(SecurityDefinitionsItem {
+                                oneof: Some(SecurityDefinitionsOneof::ApiKeySecurity(api_key)),
+                            }),
+                        })
+                    })
+                    .collect(),
             }
         }),
-        _ => {}
+        vendor_extension: extensions(doc),
+    };
+    document.encode_to_vec()
+}
+
+fn path_item(item: &Map<String, Value>) -> PathItem {
+    let operation = |method: &str| object(item.get(method)).map(operation);
+    PathItem {
+        get: operation("get"),
+        put: operation("put"),
+        post: operation("post"),
+        delete: operation("delete"),
+        options: operation("options"),
+        head: operation("head"),
+        patch: operation("patch"),
+        parameters: objects(item.get("parameters"))
+            .map(parameters_item)
+            .collect(),
+        vendor_extension: extensions(item),
     }
-    for sub in s
-        .get("allOf")
+}
+
+fn operation(op: &Map<String, Value>) -> Operation {
+    Operation {
+        tags: texts(op.get("tags")),
+        summary: text(op.get("summary")),
+        description: text(op.get("description")),
+        operation_id: text(op.get("operationId")),
+        produces: texts(op.get("produces")),
+        consumes: texts(op.get("consumes")),
+        parameters: objects(op.get("parameters")).map(parameters_item).collect(),
+        responses: object(op.get("responses")).map(|responses| Responses {
+            response_code: responses
+                .iter()
+                .filter_map(|(code, response)| {
+                    let response = response.as_object()?;
+                    let response = Response {
+                        description: text(response.get("description")),
+                        schema: object(response.get("schema")).map(|schema_value| SchemaItem {
+                            oneof: Some(SchemaItemOneof::Schema(Box::new(schema(schema_value)))),
+                        }),
+                        vendor_extension: extensions(response),
+                    };
+                    Some(NamedResponseValue {
+                        name: code.clone(),
+                        value: Some(ResponseValue {
+                            oneof: Some(ResponseValueOneof::Response(response)),
+                        }),
+                    })
+                })
+                .collect(),
+        }),
+        schemes: texts(op.get("schemes")),
+        deprecated: flag(op.get("deprecated")),
+        vendor_extension: extensions(op),
+    }
+}
+
+/// A body parameter, or else a path or query one.
+fn parameters_item(param: &Map<String, Value>) -> ParametersItem {
+    let location = text(param.get("in"));
+    let parameter = match location.as_str() {
+        "body" => ParameterOneof::BodyParameter(BodyParameter {
+            description: text(param.get("description")),
+            name: text(param.get("name")),
+            r#in: location,
+            required: flag(param.get("required")),
+            schema: object(param.get("schema")).map(|s| Box::new(schema(s))),
+            vendor_extension: extensions(param),
+        }),
+        "path" => ParameterOneof::NonBodyParameter(NonBodyParameter {
+            oneof: Some(NonBodyParameterOneof::PathParameterSubSchema(
+                PathParameterSubSchema {
+                    required: flag(param.get("required")),
+                    r#in: location,
+                    description: text(param.get("description")),
+                    name: text(param.get("name")),
+                    r#type: text(param.get("type")),
+                    unique_items: flag(param.get("uniqueItems")),
+                    vendor_extension: extensions(param),
+                },
+            )),
+        }),
+        _ => ParameterOneof::NonBodyParameter(NonBodyParameter {
+            oneof: Some(NonBodyParameterOneof::QueryParameterSubSchema(
+                QueryParameterSubSchema {
+                    required: flag(param.get("required")),
+                    r#in: location,
+                    description: text(param.get("description")),
+                    name: text(param.get("name")),
+                    r#type: text(param.get("type")),
+                    unique_items: flag(param.get("uniqueItems")),
+                    vendor_extension: extensions(param),
+                },
+            )),
+        }),
+    };
+    ParametersItem {
+        oneof: Some(ParametersItemOneof::Parameter(Parameter {
+            oneof: Some(parameter),
+        })),
+    }
+}
+
+fn named_schemas(schemas: &Map<String, Value>) -> Vec<NamedSchema> {
+    schemas
+        .iter()
+        .filter_map(|(name, value)| {
+            Some(NamedSchema {
+                name: name.clone(),
+                value: Some(schema(value.as_object()?)),
+            })
+        })
+        .collect()
+}
+
+fn schema(s: &Map<String, Value>) -> Schema {
+    Schema {
+        reference: text(s.get("$ref")),
+        format: text(s.get("format")),
+        title: text(s.get("title")),
+        description: text(s.get("description")),
+        default: s.get("default").map(any),
+        multiple_of: number(s.get("multipleOf")),
+        maximum: number(s.get("maximum")),
+        exclusive_maximum: flag(s.get("exclusiveMaximum")),
+        minimum: number(s.get("minimum")),
+        exclusive_minimum: flag(s.get("exclusiveMinimum")),
+        max_length: integer(s.get("maxLength")),
+        min_length: integer(s.get("minLength")),
+        pattern: text(s.get("pattern")),
+        max_items: integer(s.get("maxItems")),
+        min_items: integer(s.get("minItems")),
+        unique_items: flag(s.get("uniqueItems")),
+        max_properties: integer(s.get("maxProperties")),
+        min_properties: integer(s.get("minProperties")),
+        required: texts(s.get("required")),
+        r#enum: s
+            .get("enum")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(any)
+            .collect(),
+        additional_properties: match s.get("additionalProperties") {
+            Some(Value::Object(additional)) => Some(AdditionalPropertiesOneof::Schema(Box::new(
+                schema(additional),
+            ))),
+            Some(Value::Bool(allowed)) => Some(AdditionalPropertiesOneof::Boolean(*allowed)),
+            _ => None,
+        }
+        .map(|oneof| AdditionalPropertiesItem { oneof: Some(oneof) }),
+        r#type: s.get("type").map(|types| TypeItem {
+            value: texts(Some(types)),
+        }),
+        items: match s.get("items") {
+            Some(Value::Object(items)) => Some(ItemsItem {
+                schema: vec![schema(items)],
+            }),
+            Some(items @ Value::Array(_)) => Some(ItemsItem {
+                schema: objects(Some(items)).map(schema).collect(),
+            }),
+            _ => None,
+        },
+        all_of: objects(s.get("allOf")).map(schema).collect(),
+        properties: object(s.get("properties")).map(|properties| Properties {
+            additional_properties: named_schemas(properties),
+        }),
+        discriminator: text(s.get("discriminator")),
+        read_only: flag(s.get("readOnly")),
+        external_docs: object(s.get("externalDocs")).map(|docs| ExternalDocs {
+            description: text(docs.get("description")),
+            url: text(docs.get("url")),
+        }),
+        example: s.get("example").map(any),
+        vendor_extension: extensions(s),
+    }
+}
+
+// JSON readers: a value of another JSON type than the field's reads as absent.
+
+fn object(value: Option<&Value>) -> Option<&Map<String, Value>> {
+    value.and_then(Value::as_object)
+}
+
+/// The objects of a JSON array.
+fn objects(value: Option<&Value>) -> impl Iterator<Item = &Map<String, Value>> {
+    value
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-    {
-        if let Value::Object(sub) = sub {
-            m.message(24, |a| schema(a, sub));
-        }
+        .filter_map(Value::as_object)
+}
+
+fn text(value: Option<&Value>) -> String {
+    value
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
+/// Repeated strings from a JSON string or array of strings.
+fn texts(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
     }
-    if let Some(Value::Object(properties)) = s.get("properties") {
-        m.message(25, |p| named_schemas(p, 1, properties));
+}
+
+fn flag(value: Option<&Value>) -> bool {
+    value == Some(&Value::Bool(true))
+}
+
+fn number(value: Option<&Value>) -> f64 {
+    value.and_then(Value::as_f64).unwrap_or_default()
+}
+
+fn integer(value: Option<&Value>) -> i64 {
+    value.and_then(Value::as_i64).unwrap_or_default()
+}
+
+/// `Any { yaml }` holding a JSON value.
+fn any(value: &Value) -> Any {
+    Any {
+        yaml: serde_json::to_string(value).unwrap_or_default(),
     }
-    m.string_of(26, s.get("discriminator"));
-    m.true_of(27, s.get("readOnly"));
-    if let Some(Value::Object(docs)) = s.get("externalDocs") {
-        m.message(29, |d| {
-            d.string_of(1, docs.get("description"));
-            d.string_of(2, docs.get("url"));
-        });
-    }
-    if let Some(value) = s.get("example") {
-        m.any(30, value);
-    }
-    m.extensions(31, s);
+}
+
+/// `repeated NamedAny vendor_extension`: the `x-` keys of an object.
+fn extensions(obj: &Map<String, Value>) -> Vec<NamedAny> {
+    obj.iter()
+        .filter(|(key, _)| key.starts_with("x-"))
+        .map(|(name, value)| NamedAny {
+            name: name.clone(),
+            value: Some(any(value)),
+        })
+        .collect()
 }
