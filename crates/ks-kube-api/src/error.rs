@@ -298,27 +298,9 @@ impl From<ks_store::StoreError> for ApiError {
 /// A Kubernetes field error as a Status cause.
 impl From<ks_types::validation::FieldError> for Cause {
     fn from(e: ks_types::validation::FieldError) -> Cause {
-        use ks_types::validation::FieldErrorType as T;
-        let reason = match e.error_type {
-            T::Required => "FieldValueRequired",
-            T::Invalid => "FieldValueInvalid",
-            T::NotSupported => "FieldValueNotSupported",
-            T::Forbidden => "FieldValueForbidden",
-            T::TooLong => "FieldValueTooLong",
-            T::Duplicate => "FieldValueDuplicate",
-            _ => "FieldValueInvalid",
-        };
-        let mut message = e.error_type.as_str().to_owned();
-        if let Some(v) = &e.bad_value {
-            message.push_str(&format!(": {v:?}"));
-        }
-        if !e.detail.is_empty() {
-            message.push_str(": ");
-            message.push_str(&e.detail);
-        }
         Cause {
-            reason: reason.to_owned(),
-            message,
+            reason: e.error_type.reason().to_owned(),
+            message: e.body(),
             field: e.field,
         }
     }

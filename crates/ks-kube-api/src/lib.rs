@@ -58,7 +58,6 @@ pub mod resources;
 mod schema;
 pub mod table;
 pub mod user;
-mod validation;
 
 use std::sync::Arc;
 

@@ -136,10 +136,11 @@ pub(crate) fn validate_object(
     field_validation: crate::api::params::FieldValidation,
 ) -> ApiResult<Vec<String>> {
     let name = meta_str(obj, "name").to_owned();
-    let mut problems = crate::validation::Problems::new();
-    crate::validation::validate_meta(obj, def.strategy.name_rule(), &mut problems);
     let mut validation = Validation::new(field_validation);
-    validation.causes = problems.causes;
+    validation.extend(ks_types::validation::validate_object_meta_json(
+        obj,
+        def.strategy.name_rule(),
+    ));
     def.strategy.validate(obj, old, &mut validation)?;
     if !validation.causes.is_empty() {
         return Err(ApiError::invalid(

@@ -7,7 +7,7 @@ use super::{Names, Strategy, Validation, encode, openapi_of};
 use crate::error::ApiResult;
 use crate::patch::{METADATA, Shape, StrategicSchema};
 use crate::table::TableColumn;
-use crate::validation::{MAX_DATA_BYTES, Problems, check_data_key};
+use ks_types::validation::{FieldError, FieldPath, validate_config_map_data};
 
 /// core/v1 ConfigMap: keys are config keys, at most 1 MiB in all, and
 /// `immutable: true` freezes the data.
@@ -25,34 +25,17 @@ impl Strategy for ConfigMaps {
 
     fn validate(&self, obj: &mut Value, old: Option<&Value>, cx: &mut Validation) -> ApiResult<()> {
         let cm: ConfigMap = cx.decode(obj)?;
-        let mut problems = Problems::new();
-        let mut size = 0;
-        for (key, value) in cm.data.iter().flatten() {
-            check_data_key("data", key, &mut problems);
-            size += key.len() + value.len();
-        }
-        for (key, value) in cm.binary_data.iter().flatten() {
-            check_data_key("binaryData", key, &mut problems);
-            if cm.data.as_ref().is_some_and(|d| d.contains_key(key)) {
-                problems.invalid(
-                    &format!("data[{key}]"),
-                    key,
-                    "duplicate of key present in binaryData",
-                );
-            }
-            size += key.len() + value.0.len();
-        }
-        if size > MAX_DATA_BYTES {
-            problems.too_long("", MAX_DATA_BYTES);
-        }
+        cx.extend(validate_config_map_data(&cm));
         if let Some(old) = old
             && old.get("immutable") == Some(&Value::Bool(true))
             && (old.get("data") != obj.get("data")
                 || old.get("binaryData") != obj.get("binaryData"))
         {
-            problems.forbidden("data", "field is immutable when `immutable` is set");
+            cx.push(FieldError::forbidden(
+                &FieldPath::new("data"),
+                "field is immutable when `immutable` is set",
+            ));
         }
-        cx.causes.extend(problems.causes);
         *obj = encode(&cm)?;
         Ok(())
     }

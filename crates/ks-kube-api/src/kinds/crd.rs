@@ -8,7 +8,7 @@ use crate::error::ApiResult;
 use crate::object::{finalizers, set_meta};
 use crate::patch::{METADATA, Shape, StrategicSchema};
 use crate::table::TableColumn;
-use crate::validation::Problems;
+use ks_types::validation::{FieldError, FieldErrorType, FieldPath};
 
 /// The finalizer that deletes a CRD's objects before the CRD.
 pub const CRD_CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
@@ -59,32 +59,35 @@ impl Strategy for CustomResourceDefinitions {
 
     fn validate(&self, obj: &mut Value, old: Option<&Value>, cx: &mut Validation) -> ApiResult<()> {
         let crd: CustomResourceDefinition = cx.decode(obj)?;
-        let mut problems = Problems::new();
         for problem in ks_types::crd::crd_errors(&crd) {
-            match problem.split_once(' ') {
+            // ks-types reports "field message"; a bare message is about spec.
+            let (field, detail) = match problem.split_once(' ') {
                 Some((field, message)) if field.contains('.') || field.contains('[') => {
-                    problems.push(
-                        "FieldValueInvalid",
-                        field,
-                        format!("Invalid value: {message}"),
-                    );
+                    (field.to_owned(), message.to_owned())
                 }
-                _ => problems.push(
-                    "FieldValueInvalid",
-                    "spec",
-                    format!("Invalid value: {problem}"),
-                ),
-            }
+                _ => ("spec".to_owned(), problem.clone()),
+            };
+            cx.push(FieldError {
+                error_type: FieldErrorType::Invalid,
+                field,
+                bad_value: None,
+                detail,
+            });
         }
         if let Some(old) = old {
-            if old.pointer("/spec/group") != obj.pointer("/spec/group") {
-                problems.invalid("spec.group", &crd.spec.group, "field is immutable");
-            }
-            if old.pointer("/spec/scope") != obj.pointer("/spec/scope") {
-                problems.invalid("spec.scope", &crd.spec.scope, "field is immutable");
+            for (pointer, field, value) in [
+                ("/spec/group", "spec.group", &crd.spec.group),
+                ("/spec/scope", "spec.scope", &crd.spec.scope),
+            ] {
+                if old.pointer(pointer) != obj.pointer(pointer) {
+                    cx.push(FieldError::invalid(
+                        &FieldPath::new(field),
+                        value,
+                        "field is immutable",
+                    ));
+                }
             }
         }
-        cx.causes.extend(problems.causes);
         *obj = encode(&crd)?;
         Ok(())
     }

@@ -8,7 +8,7 @@ use crate::error::ApiResult;
 use crate::object::{age_seconds, human_duration, meta_str};
 use crate::patch::{METADATA, Shape, StrategicSchema};
 use crate::table::{Cell, TableColumn};
-use crate::validation::Problems;
+use ks_types::validation::{FieldError, FieldPath};
 
 /// core/v1 Event.
 #[derive(Debug)]
@@ -31,19 +31,17 @@ impl Strategy for Events {
         cx: &mut Validation,
     ) -> ApiResult<()> {
         let event: Event = cx.decode(obj)?;
-        let mut problems = Problems::new();
         let namespace = meta_str(obj, "namespace");
         if let Some(involved) = event.involved_object.namespace.as_deref()
             && !involved.is_empty()
             && involved != namespace
         {
-            problems.invalid(
-                "involvedObject.namespace",
+            cx.push(FieldError::invalid(
+                &FieldPath::new("involvedObject.namespace"),
                 involved,
                 "does not match event.namespace",
-            );
+            ));
         }
-        cx.causes.extend(problems.causes);
         *obj = encode(&event)?;
         Ok(())
     }

@@ -8,7 +8,7 @@ use super::{Names, Strategy, Validation, encode, openapi_of};
 use crate::error::ApiResult;
 use crate::patch::{METADATA, Shape, StrategicSchema};
 use crate::table::TableColumn;
-use crate::validation::Problems;
+use ks_types::validation::{FieldError, FieldPath};
 
 /// coordination.k8s.io/v1 Lease.
 #[derive(Debug)]
@@ -32,28 +32,26 @@ impl Strategy for Leases {
         cx: &mut Validation,
     ) -> ApiResult<()> {
         let lease: Lease = cx.decode(obj)?;
-        let mut problems = Problems::new();
         if let Some(spec) = &lease.spec {
             if let Some(d) = spec.lease_duration_seconds
                 && d <= 0
             {
-                problems.invalid(
-                    "spec.leaseDurationSeconds",
+                cx.push(FieldError::invalid(
+                    &FieldPath::new("spec.leaseDurationSeconds"),
                     &d.to_string(),
                     "must be greater than 0",
-                );
+                ));
             }
             if let Some(t) = spec.lease_transitions
                 && t < 0
             {
-                problems.invalid(
-                    "spec.leaseTransitions",
+                cx.push(FieldError::invalid(
+                    &FieldPath::new("spec.leaseTransitions"),
                     &t.to_string(),
                     "must be greater than or equal to 0",
-                );
+                ));
             }
         }
-        cx.causes.extend(problems.causes);
         *obj = encode(&lease)?;
         Ok(())
     }

@@ -29,8 +29,9 @@ pub use crate::api::params::FieldValidation;
 use crate::error::{ApiError, ApiResult, Cause};
 use crate::patch::StrategicSchema;
 use crate::table::TableColumn;
+use ks_types::validation::FieldError;
 
-pub use crate::validation::NameRule;
+pub use ks_types::validation::NameRule;
 
 /// What a served resource is called and how it is addressed: the facts
 /// discovery publishes.
@@ -122,8 +123,13 @@ impl Validation {
     }
 
     /// Records Kubernetes field errors as Status causes.
-    pub fn extend(&mut self, errors: ks_types::validation::FieldErrors) {
+    pub fn extend(&mut self, errors: impl IntoIterator<Item = FieldError>) {
         self.causes.extend(errors.into_iter().map(Cause::from));
+    }
+
+    /// Records one field error.
+    pub fn push(&mut self, error: FieldError) {
+        self.causes.push(error.into());
     }
 
     /// Applies `fieldValidation` to the unknown fields found while decoding:

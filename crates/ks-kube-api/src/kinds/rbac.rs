@@ -8,10 +8,14 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBind
 use serde_json::{Map, Value, json};
 
 use super::{NameRule, Names, Strategy, Validation, encode, openapi_of};
-use crate::error::{ApiResult, Cause};
+use crate::error::ApiResult;
 use crate::patch::{METADATA, PatchStrategy, Shape, StrategicSchema, field};
 use crate::table::{Cell, TableColumn};
-use crate::validation::{Problems, validate_binding, validate_rules};
+use k8s_openapi::api::rbac::v1::{RoleRef, Subject};
+use ks_types::validation::{
+    BindingKind, FieldErrors, FieldPath, RoleKind, validate_binding_role_ref,
+    validate_binding_subjects, validate_policy_rules, validate_role_ref_update,
+};
 
 const GROUP: &str = "rbac.authorization.k8s.io";
 
@@ -61,7 +65,7 @@ pub trait RbacKind:
     /// Its table columns.
     fn columns() -> Vec<TableColumn>;
     /// What is invalid, as Kubernetes validates it (`old` on update).
-    fn check(&self, old: Option<&Value>) -> Vec<Cause>;
+    fn check(&self, old: Option<&Value>) -> FieldErrors;
     /// Its protobuf message.
     fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String>;
 }
@@ -179,7 +183,7 @@ impl<T: RbacKind> Strategy for Rbac<T> {
 
     fn validate(&self, obj: &mut Value, old: Option<&Value>, cx: &mut Validation) -> ApiResult<()> {
         let typed: T = cx.decode(obj)?;
-        cx.causes.extend(typed.check(old));
+        cx.extend(typed.check(old));
         *obj = encode(&typed)?;
         Ok(())
     }
@@ -209,14 +213,9 @@ impl RbacKind for Role {
     fn columns() -> Vec<TableColumn> {
         role_columns()
     }
-    fn check(&self, _old: Option<&Value>) -> Vec<Cause> {
-        let mut problems = Problems::new();
-        validate_rules(
-            self.rules.as_deref().unwrap_or_default(),
-            true,
-            &mut problems,
-        );
-        problems.causes
+    fn check(&self, _old: Option<&Value>) -> FieldErrors {
+        let rules = self.rules.as_deref().unwrap_or_default();
+        validate_policy_rules(rules, RoleKind::Role, &FieldPath::new("rules"))
     }
     fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
         crate::protobuf::role(raw)
@@ -231,14 +230,9 @@ impl RbacKind for ClusterRole {
     fn columns() -> Vec<TableColumn> {
         role_columns()
     }
-    fn check(&self, _old: Option<&Value>) -> Vec<Cause> {
-        let mut problems = Problems::new();
-        validate_rules(
-            self.rules.as_deref().unwrap_or_default(),
-            false,
-            &mut problems,
-        );
-        problems.causes
+    fn check(&self, _old: Option<&Value>) -> FieldErrors {
+        let rules = self.rules.as_deref().unwrap_or_default();
+        validate_policy_rules(rules, RoleKind::ClusterRole, &FieldPath::new("rules"))
     }
     fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
         crate::protobuf::cluster_role(raw)
@@ -253,11 +247,9 @@ impl RbacKind for RoleBinding {
     fn columns() -> Vec<TableColumn> {
         binding_columns()
     }
-    fn check(&self, old: Option<&Value>) -> Vec<Cause> {
-        let mut problems = Problems::new();
+    fn check(&self, old: Option<&Value>) -> FieldErrors {
         let subjects = self.subjects.as_deref().unwrap_or_default();
-        validate_binding(&self.role_ref, subjects, true, old, &mut problems);
-        problems.causes
+        check_binding(&self.role_ref, subjects, BindingKind::RoleBinding, old)
     }
     fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
         crate::protobuf::role_binding(raw)
@@ -272,13 +264,39 @@ impl RbacKind for ClusterRoleBinding {
     fn columns() -> Vec<TableColumn> {
         binding_columns()
     }
-    fn check(&self, old: Option<&Value>) -> Vec<Cause> {
-        let mut problems = Problems::new();
+    fn check(&self, old: Option<&Value>) -> FieldErrors {
         let subjects = self.subjects.as_deref().unwrap_or_default();
-        validate_binding(&self.role_ref, subjects, false, old, &mut problems);
-        problems.causes
+        check_binding(
+            &self.role_ref,
+            subjects,
+            BindingKind::ClusterRoleBinding,
+            old,
+        )
     }
     fn protobuf(raw: &[u8]) -> Result<Map<String, Value>, String> {
         crate::protobuf::role_binding(raw)
     }
+}
+
+/// Kubernetes' binding rules: the role reference, which never changes once
+/// set, then the subjects.
+fn check_binding(
+    role_ref: &RoleRef,
+    subjects: &[Subject],
+    kind: BindingKind,
+    old: Option<&Value>,
+) -> FieldErrors {
+    let mut errors = validate_binding_role_ref(role_ref, kind, &FieldPath::new("roleRef"));
+    if let Some(old_ref) = old
+        .and_then(|o| o.get("roleRef"))
+        .and_then(|r| serde_json::from_value::<RoleRef>(r.clone()).ok())
+    {
+        errors.extend(validate_role_ref_update(&old_ref, role_ref));
+    }
+    errors.extend(validate_binding_subjects(
+        subjects,
+        kind,
+        &FieldPath::new("subjects"),
+    ));
+    errors
 }

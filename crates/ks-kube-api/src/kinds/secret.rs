@@ -7,7 +7,7 @@ use super::{Names, Strategy, Validation, encode, openapi_of};
 use crate::error::ApiResult;
 use crate::patch::{METADATA, Shape, StrategicSchema};
 use crate::table::TableColumn;
-use crate::validation::{MAX_DATA_BYTES, Problems, check_data_key};
+use ks_types::validation::{FieldError, FieldPath, validate_secret_data};
 
 /// core/v1 Secret: `stringData` folds into `data`, the type defaults to
 /// `Opaque` and never changes, and `immutable: true` freezes the data.
@@ -24,7 +24,6 @@ impl Strategy for Secrets {
 
     fn validate(&self, obj: &mut Value, old: Option<&Value>, cx: &mut Validation) -> ApiResult<()> {
         let mut secret: Secret = cx.decode(obj)?;
-        let mut problems = Problems::new();
         if let Some(string_data) = secret.string_data.take() {
             let data = secret.data.get_or_insert_with(Default::default);
             for (k, v) in string_data {
@@ -34,31 +33,26 @@ impl Strategy for Secrets {
         if secret.type_.as_deref().unwrap_or("").is_empty() {
             secret.type_ = Some("Opaque".to_owned());
         }
-        let mut size = 0;
-        for (key, value) in secret.data.iter().flatten() {
-            check_data_key("data", key, &mut problems);
-            size += key.len() + value.0.len();
-        }
-        if size > MAX_DATA_BYTES {
-            problems.too_long("data", MAX_DATA_BYTES);
-        }
+        cx.extend(validate_secret_data(&secret));
         let encoded = encode(&secret)?;
         if let Some(old) = old {
             let old_type = old.get("type").and_then(Value::as_str).unwrap_or("Opaque");
             if secret.type_.as_deref() != Some(old_type) {
-                problems.invalid(
-                    "type",
+                cx.push(FieldError::invalid(
+                    &FieldPath::new("type"),
                     secret.type_.as_deref().unwrap_or(""),
                     "field is immutable",
-                );
+                ));
             }
             if old.get("immutable") == Some(&Value::Bool(true))
                 && old.get("data") != encoded.get("data")
             {
-                problems.forbidden("data", "field is immutable when `immutable` is set");
+                cx.push(FieldError::forbidden(
+                    &FieldPath::new("data"),
+                    "field is immutable when `immutable` is set",
+                ));
             }
         }
-        cx.causes.extend(problems.causes);
         *obj = encoded;
         Ok(())
     }
