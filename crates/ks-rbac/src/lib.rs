@@ -84,7 +84,6 @@ pub mod authorizer;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
-mod fxhash;
 pub mod grant;
 pub mod lint;
 pub mod matching;

@@ -31,7 +31,6 @@ use ks_request_info::ResourceScope;
 
 use crate::aggregation::{any_built_selector_matches, label_selector};
 use crate::authorizer::{self, RuleSource, Verdict, Visit, allow_reason, deny_reason};
-use crate::fxhash::FxHashMap;
 use crate::grant::{
     BindingKind, BindingRef, GROUP_KIND, Grant, ResolutionError, RoleKind, SERVICE_ACCOUNT_KIND,
     SERVICE_ACCOUNT_PREFIX, USER_KIND, Unresolved, first_applying_subject,
@@ -39,6 +38,7 @@ use crate::grant::{
 };
 use crate::matching::{ALL, url_entry_matches};
 use crate::{Attributes, Policy};
+use rustc_hash::FxHashMap;
 
 /// Interned strings: one id space for every name in the policy.
 #[derive(Debug, Default)]

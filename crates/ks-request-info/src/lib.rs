@@ -83,9 +83,9 @@
 mod error;
 mod info;
 mod resolver;
+mod scan;
 mod segments;
 pub mod selector;
-mod swar;
 pub mod target;
 
 #[doc(hidden)]

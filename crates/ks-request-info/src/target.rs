@@ -26,10 +26,9 @@
 //! fragment.
 
 use std::borrow::Cow;
-use std::convert::Infallible;
 
 use crate::error::{Error, TargetPart};
-use crate::swar::{query_flags, try_for_each_position};
+use crate::scan::query_flags;
 
 /// Size bounds applied before any parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,23 +234,21 @@ impl<'a> Query<'a> {
         }
         if encoded {
             // With no error byte, the first malformed escape is the error.
-            try_for_each_position(bytes, b'%', |at| {
-                escape_at(bytes, at, TargetPart::Query).map(|_| ())
-            })?;
+            for at in memchr::memchr_iter(b'%', bytes) {
+                escape_at(bytes, at, TargetPart::Query)?;
+            }
         }
         let mut query = Query {
             encoded,
             ..Query::default()
         };
         let mut start = 0;
-        let cut = try_for_each_position(bytes, b'&', |end| {
+        for end in memchr::memchr_iter(b'&', bytes) {
             if let Some(pair) = raw.get(start..end) {
                 query.record_pair(pair);
             }
             start = end + 1;
-            Ok::<(), Infallible>(())
-        });
-        let Ok(()) = cut;
+        }
         if let Some(pair) = raw.get(start..) {
             query.record_pair(pair);
         }
