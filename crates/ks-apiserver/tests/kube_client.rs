@@ -1172,3 +1172,230 @@ async fn leases_and_events_are_served() {
         .unwrap();
     ts.stop().await;
 }
+
+/// events.k8s.io/v1 and core/v1 Events are one set of objects, as in
+/// Kubernetes: what kube-runtime's `Recorder` publishes through the new API
+/// is what `kubectl get events` lists through the old one, and the other
+/// way round, each in its own API's shape.
+#[tokio::test]
+async fn events_k8s_io_and_core_events_are_the_same_objects() {
+    use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference};
+    use k8s_openapi::api::events::v1::Event;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+    use kube::runtime::events::{Event as Published, EventType, Recorder, Reporter};
+
+    let ts = TestServer::start().await;
+    let events: Api<Event> = Api::namespaced(ts.client.clone(), "default");
+    let core_events: Api<CoreEvent> = Api::namespaced(ts.client.clone(), "default");
+    let mut stream = watcher(events.clone(), watcher::Config::default()).boxed();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("the initial list")
+            .unwrap()
+            .unwrap();
+        if matches!(event, watcher::Event::InitDone) {
+            break;
+        }
+    }
+
+    // Written through events.k8s.io/v1, read through both.
+    let regarding = ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("ConfigMap".into()),
+        name: Some("app-config".into()),
+        namespace: Some("default".into()),
+        ..Default::default()
+    };
+    let event = Event {
+        metadata: ObjectMeta {
+            name: Some("app-config.1".into()),
+            ..Default::default()
+        },
+        event_time: Some(MicroTime(
+            jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+        )),
+        regarding: Some(regarding.clone()),
+        note: Some("configuration synced".into()),
+        reason: Some("Synced".into()),
+        action: Some("Reconcile".into()),
+        type_: Some("Normal".into()),
+        reporting_controller: Some("ks-controller-manager".into()),
+        reporting_instance: Some("ks-controller-manager-0".into()),
+        ..Default::default()
+    };
+    let created = events.create(&PostParams::default(), &event).await.unwrap();
+    assert_eq!(
+        (&created.note, &created.regarding, &created.event_time),
+        (&event.note, &event.regarding, &event.event_time)
+    );
+    assert_eq!(events.get("app-config.1").await.unwrap(), created);
+    let core = core_events.get("app-config.1").await.unwrap();
+    assert_eq!(core.message, event.note);
+    assert_eq!(core.involved_object, regarding);
+    assert_eq!(core.reporting_component, event.reporting_controller);
+    assert_eq!(core.event_time, event.event_time);
+    assert_eq!(core.metadata.uid, created.metadata.uid);
+    let listed = core_events.list(&ListParams::default()).await.unwrap();
+    assert_eq!(listed.items, [core]);
+
+    // Written through core/v1, read through events.k8s.io/v1.
+    let old_style = CoreEvent {
+        metadata: ObjectMeta {
+            name: Some("app-config.2".into()),
+            ..Default::default()
+        },
+        involved_object: regarding.clone(),
+        message: Some("second".into()),
+        reason: Some("Synced".into()),
+        type_: Some("Normal".into()),
+        count: Some(3),
+        ..Default::default()
+    };
+    core_events
+        .create(&PostParams::default(), &old_style)
+        .await
+        .unwrap();
+    let listed = events.list(&ListParams::default()).await.unwrap();
+    let names: Vec<_> = listed.iter().map(|e| e.metadata.name.clone()).collect();
+    assert_eq!(
+        names,
+        [Some("app-config.1".into()), Some("app-config.2".into())]
+    );
+    let second = &listed.items[1];
+    assert_eq!(second.note.as_deref(), Some("second"));
+    assert_eq!(second.regarding.as_ref(), Some(&regarding));
+    assert_eq!(second.deprecated_count, Some(3));
+
+    // The watch through events.k8s.io/v1 saw both, in its shape.
+    let mut notes = Vec::new();
+    while notes.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("a watch event")
+            .unwrap()
+            .unwrap();
+        if let watcher::Event::Apply(e) = event {
+            notes.push(e.note.unwrap_or_default());
+        }
+    }
+    assert_eq!(notes, ["configuration synced", "second"]);
+
+    // kube-runtime's Recorder: a create, then a merge patch of the series.
+    let recorder = Recorder::new(
+        ts.client.clone(),
+        Reporter {
+            controller: "ks-controller-manager".into(),
+            instance: Some("ks-controller-manager-0".into()),
+        },
+    );
+    let published = Published {
+        type_: EventType::Warning,
+        reason: "SyncFailed".into(),
+        note: Some("backing off".into()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    recorder.publish(&published, &regarding).await.unwrap();
+    recorder.publish(&published, &regarding).await.unwrap();
+    let recorded = core_events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|e| e.reason.as_deref() == Some("SyncFailed"))
+        .expect("the recorded event, through core/v1");
+    assert_eq!(recorded.message.as_deref(), Some("backing off"));
+    assert_eq!(recorded.type_.as_deref(), Some("Warning"));
+    assert_eq!(recorded.involved_object, regarding);
+    assert_eq!(recorded.series.and_then(|s| s.count), Some(2));
+
+    // Kubernetes' validation of the new API, with its (core) field paths.
+    let mut bad = event.clone();
+    bad.metadata.name = Some("bad".into());
+    bad.reporting_controller = None;
+    bad.note = Some("x".repeat(1025));
+    let err = api_error(
+        events
+            .create(&PostParams::default(), &bad)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.code, 422);
+    for expected in [
+        "reportingController: Required value",
+        "message: Invalid value: \"\": can have at most 1024 characters",
+    ] {
+        assert!(err.message.contains(expected), "{}", err.message);
+    }
+    let mut rewritten = events.get("app-config.1").await.unwrap();
+    rewritten.note = Some("rewritten".into());
+    let err = api_error(
+        events
+            .replace("app-config.1", &PostParams::default(), &rewritten)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.code, 422);
+    assert!(
+        err.message
+            .contains("message: Invalid value: \"rewritten\": field is immutable"),
+        "{}",
+        err.message
+    );
+
+    // Deleted through one API, gone from both.
+    events
+        .delete("app-config.2", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(core_events.get_opt("app-config.2").await.unwrap().is_none());
+    core_events
+        .delete("app-config.1", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(events.get_opt("app-config.1").await.unwrap().is_none());
+    ts.stop().await;
+}
+
+/// Discovery lists events.k8s.io/v1 `events` without short names (Kubernetes
+/// gives `ev` to core events only), as `kubectl api-resources` reads it.
+#[tokio::test]
+async fn events_k8s_io_is_discovered() {
+    let ts = TestServer::start().await;
+    let resources = |body: String| -> serde_json::Value {
+        let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+        list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "events")
+            .cloned()
+            .unwrap()
+    };
+    let (status, body) = raw(&ts.client, "GET", "/apis/events.k8s.io/v1", "", Vec::new()).await;
+    assert_eq!(status, 200, "{body}");
+    let events = resources(body);
+    assert_eq!(events["kind"], "Event");
+    assert_eq!(events["namespaced"], true);
+    assert!(events.get("shortNames").is_none_or(|s| s == &json!([])));
+    let (_, body) = raw(&ts.client, "GET", "/api/v1", "", Vec::new()).await;
+    assert_eq!(resources(body)["shortNames"], json!(["ev"]));
+    let discovery = kube::Discovery::new(ts.client.clone())
+        .run_aggregated()
+        .await
+        .unwrap();
+    let group = discovery
+        .groups()
+        .find(|g| g.name() == "events.k8s.io")
+        .expect("events.k8s.io in aggregated discovery");
+    assert_eq!(group.preferred_version(), Some("v1"));
+    assert!(
+        group
+            .recommended_resources()
+            .iter()
+            .any(|(ar, _)| ar.plural == "events" && ar.kind == "Event")
+    );
+    ts.stop().await;
+}

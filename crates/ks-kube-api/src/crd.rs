@@ -108,6 +108,7 @@ pub fn crd_defs(crd: &Value) -> Vec<ResourceDef> {
             strategy: Arc::new(strategy),
             crd: Some(name.clone()),
             storage: version.get("storage") == Some(&Value::Bool(true)),
+            stored_as: None,
         });
     }
     defs

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
-use crate::kinds::Strategy;
+use crate::kinds::{StoredAs, Strategy};
 
 /// An additional printer column (`kubectl get` output).
 #[derive(Clone, Debug, PartialEq)]
@@ -64,8 +64,12 @@ pub struct ResourceDef {
     /// compiled-in kind.
     pub crd: Option<String>,
     /// Whether this version is the storage version (the one objects are
-    /// stored in; CRDs list exactly one).
+    /// stored in; CRDs list exactly one). False for a resource stored as
+    /// another.
     pub storage: bool,
+    /// Set when the objects live in another resource's storage, in its
+    /// form (events.k8s.io/v1 events are stored as core/v1 events).
+    pub stored_as: Option<StoredAs>,
 }
 
 impl ResourceDef {
@@ -87,6 +91,7 @@ impl ResourceDef {
     pub fn of(strategy: Arc<dyn Strategy>) -> ResourceDef {
         let names = strategy.names();
         let schema = crate::openapi::builtin_schema(&names.group, &names.kind);
+        let stored_as = strategy.stored_as();
         ResourceDef {
             list_kind: format!("{}List", names.kind),
             group: names.group,
@@ -102,19 +107,70 @@ impl ResourceDef {
             schema: schema.map(Arc::new),
             strategy,
             crd: None,
-            storage: true,
+            storage: stored_as.is_none(),
+            stored_as,
         }
     }
 
     /// The store key prefix of all objects of this resource (every version
-    /// shares one storage location: `/{group or "core"}/{plural}/`).
+    /// shares one storage location: `/{group or "core"}/{plural}/`, the
+    /// other resource's for one [stored as another](StoredAs)).
     pub fn key_prefix(&self) -> String {
-        let group = if self.group.is_empty() {
-            "core"
-        } else {
-            &self.group
+        let (group, plural) = match &self.stored_as {
+            Some(stored) => (stored.group, stored.plural),
+            None => (self.group.as_str(), self.plural.as_str()),
         };
-        format!("/{group}/{}/", self.plural)
+        let group = if group.is_empty() { "core" } else { group };
+        format!("/{group}/{plural}/")
+    }
+
+    /// Whether `api_version` (`v1`, `group/version`) is this resource's.
+    pub fn is_api_version(&self, api_version: &str) -> bool {
+        match api_version.rsplit_once('/') {
+            Some((group, version)) => group == self.group && version == self.version,
+            None => self.group.is_empty() && api_version == self.version,
+        }
+    }
+
+    /// A stored object as this resource serves it: converted from the
+    /// other resource's form when [stored as another](StoredAs), and with
+    /// this resource's `apiVersion` (custom resources convert between
+    /// versions with strategy None). An object already at this version is
+    /// returned as is.
+    pub fn served(&self, mut obj: Value) -> Value {
+        let Some(map) = obj.as_object_mut() else {
+            return obj;
+        };
+        if map
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| self.is_api_version(v))
+        {
+            return obj;
+        }
+        if let Some(stored) = &self.stored_as {
+            (stored.from_storage)(map);
+            map.insert("kind".into(), Value::String(self.kind.clone()));
+        }
+        map.insert("apiVersion".into(), Value::String(self.api_version()));
+        obj
+    }
+
+    /// An object of this resource (as served) in the form it is stored
+    /// in: the other resource's when [stored as another](StoredAs), else
+    /// unchanged.
+    pub fn stored(&self, mut obj: Value) -> Value {
+        if let Some(stored) = &self.stored_as
+            && let Some(map) = obj.as_object_mut()
+        {
+            (stored.to_storage)(map);
+            map.insert(
+                "apiVersion".into(),
+                Value::String(stored.api_version.into()),
+            );
+            map.insert("kind".into(), Value::String(stored.kind.into()));
+        }
+        obj
     }
 
     /// The store key prefix of this resource in one namespace, or of every

@@ -26,7 +26,13 @@ pub(crate) fn table(
     let rows: Vec<Value> = objects
         .iter()
         .map(|obj| {
-            let mut row = json!({"cells": cells(def, obj, &columns)});
+            // A resource stored as another prints that resource's columns,
+            // from the stored form (see `Strategy::table_columns`).
+            let cells = match def.stored_as {
+                Some(_) => cells(&def.stored(obj.clone()), &columns),
+                None => cells(obj, &columns),
+            };
+            let mut row = json!({ "cells": cells });
             match include {
                 IncludeObject::None => {}
                 IncludeObject::Metadata => {
@@ -155,8 +161,7 @@ fn columns(def: &ResourceDef) -> Vec<TableColumn> {
         .unwrap_or_else(|| vec![TableColumn::name(), TableColumn::age()])
 }
 
-fn cells(def: &ResourceDef, obj: &Value, columns: &[TableColumn]) -> Vec<Value> {
-    let _ = def;
+fn cells(obj: &Value, columns: &[TableColumn]) -> Vec<Value> {
     columns
         .iter()
         .map(|c| match &c.cell {

@@ -251,6 +251,9 @@ $out"
     expect_eq "$(header "$out")" "NAME SHORTNAMES APIVERSION NAMESPACED KIND" "api-resources header"
     expect_eq "$(row "$out" users)" "users iam.kubesphere.io/v1alpha2 false User" "api-resources users row"
     expect_eq "$(row "$out" configmaps)" "configmaps cm v1 true ConfigMap" "api-resources configmaps row"
+    # Two event resources; only core's has the short name `ev`.
+    expect_contains "$(row "$out" events)" "events ev v1 true Event" "api-resources core events row"
+    expect_contains "$(row "$out" events)" "events events.k8s.io/v1 true Event" "api-resources events.k8s.io row"
     out=$(k api-resources --api-group=iam.kubesphere.io -o name)
     expect_contains "$out" "globalroles.iam.kubesphere.io" "api-resources --api-group"
     expect_not_contains "$out" "configmaps" "api-resources --api-group"
@@ -655,7 +658,8 @@ $out"
 }
 
 # Leases and Events, the kinds controllers write: applied, then listed
-# across namespaces in one table per kind, as `kubectl get leases,events -A`.
+# across namespaces in one table per kind, as `kubectl get leases,events -A`,
+# and the event again through events.k8s.io/v1.
 leases_events() {
     local out
     k apply -f - >/dev/null <<'YAML'
@@ -690,6 +694,13 @@ YAML
         "default Normal Synced configuration synced" "get events -A row"
     out=$(k get events -n default -o wide)
     expect_contains "$(header "$out")" "LAST SEEN TYPE REASON OBJECT SUBOBJECT SOURCE MESSAGE FIRST SEEN COUNT NAME" "get events -o wide header"
+    # The same event through events.k8s.io/v1 (one storage, as in
+    # Kubernetes): the same columns, the fields under their new names.
+    out=$(k get events.events.k8s.io -A)
+    expect_eq "$(awk '$5 == "configmap/app-config" {print $1, $3, $4, $6, $7}' <<<"$(tr -s ' ' <<<"$out")")" \
+        "default Normal Synced configuration synced" "get events.events.k8s.io -A row"
+    out=$(k get events.events.k8s.io -n default app-config.synced -o jsonpath='{.note}|{.regarding.name}|{.deprecatedCount}')
+    expect_eq "$out" "  configuration synced  |app-config|3" "get events.events.k8s.io -o jsonpath"
     out=$(k get lease -n kubesphere-system ks-controller-manager-leader-election -o jsonpath='{.spec.leaseDurationSeconds}')
     expect_eq "$out" 30 "lease jsonpath"
     k delete lease -n kubesphere-system ks-controller-manager-leader-election >/dev/null

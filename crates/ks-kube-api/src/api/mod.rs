@@ -4,7 +4,7 @@
 mod discovery;
 mod negotiate;
 pub(crate) mod params;
-mod read;
+pub(crate) mod read;
 mod watch;
 pub(crate) mod write;
 

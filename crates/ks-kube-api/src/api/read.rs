@@ -31,9 +31,8 @@ pub(super) async fn get(
     let Some(kv) = app.store.get(&key).await.map_err(ApiError::from)? else {
         return Err(ApiError::not_found(target.gr(), target.name));
     };
-    let bytes = served_bytes(&target.def, &kv.value)?;
     if let Format::Table { version, include } = format {
-        let obj: Value = crate::object::decode_stored(&bytes)?;
+        let obj = served_object(&target.def, &kv.value)?;
         let table = table::table(
             &target.def,
             std::slice::from_ref(&obj),
@@ -45,6 +44,7 @@ pub(super) async fn get(
         );
         return Ok(negotiate::respond(StatusCode::OK, format, &table));
     }
+    let bytes = served_bytes(&target.def, &kv.value)?;
     Ok(negotiate::respond_bytes(
         StatusCode::OK,
         format,
@@ -53,19 +53,23 @@ pub(super) async fn get(
 }
 
 /// The stored bytes as served at `def`'s version: the same bytes when the
-/// object is stored at that version, else with `apiVersion` rewritten
-/// (custom resources convert with strategy None).
+/// object is stored at that version, else converted by
+/// [`ResourceDef::served`] (from another resource's form for a resource
+/// stored as another; custom resources convert with strategy None).
 pub(crate) fn served_bytes<'b>(def: &ResourceDef, stored: &'b [u8]) -> ApiResult<Cow<'b, [u8]>> {
     if stored_at_version(def, stored) {
         return Ok(Cow::Borrowed(stored));
     }
-    let mut obj = crate::object::decode_stored(stored)?;
-    if let Some(map) = obj.as_object_mut() {
-        map.insert("apiVersion".into(), Value::String(def.api_version()));
-    }
+    let obj = served_object(def, stored)?;
     Ok(Cow::Owned(
         serde_json::to_vec(&obj).map_err(|e| ApiError::internal(e.to_string()))?,
     ))
+}
+
+/// A stored object, decoded, as served at `def`'s version: what handlers
+/// that work on the object (tables, the old object of a write) read.
+pub(crate) fn served_object(def: &ResourceDef, stored: &[u8]) -> ApiResult<Value> {
+    Ok(def.served(crate::object::decode_stored(stored)?))
 }
 
 /// Whether stored JSON carries `def`'s apiVersion, without allocating: the
@@ -304,9 +308,7 @@ pub(super) async fn list(
     if let Format::Table { version, include } = format {
         let mut objects = Vec::with_capacity(page.items.len());
         for kv in &page.items {
-            objects.push(crate::object::decode_stored(&served_bytes(
-                def, &kv.value,
-            )?)?);
+            objects.push(served_object(def, &kv.value)?);
         }
         let table = table::table(
             def,

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::negotiate::Format;
-use super::read::{parse_rv, read_page, selectors, served_bytes};
+use super::read::{parse_rv, read_page, selectors, served_bytes, served_object};
 use super::{Params, Target};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
@@ -207,13 +207,12 @@ impl WatchContext {
     /// The object as sent: served version, optional revision override
     /// (deletes carry the deletion revision), Table when asked.
     fn object_bytes(&mut self, stored: &[u8], revision: Option<i64>) -> Option<Vec<u8>> {
-        let served = served_bytes(&self.def, stored).ok()?;
         let bytes = match revision {
             Some(rev) => {
-                let obj: Value = serde_json::from_slice(&served).ok()?;
+                let obj = served_object(&self.def, stored).ok()?;
                 encode_with_revision(obj, rev).ok()?.to_vec()
             }
-            None => served.into_owned(),
+            None => served_bytes(&self.def, stored).ok()?.into_owned(),
         };
         if let Format::Table { version, include } = &self.format {
             let obj: Value = serde_json::from_slice(&bytes).ok()?;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::negotiate::{self, Format};
 use super::params::{Propagation, parse_propagation};
-use super::read::{read_page, selectors};
+use super::read::{read_page, selectors, served_bytes, served_object};
 use super::{Params, Target, decode_body};
 use crate::admission::{AdmissionRequest, Operation};
 use crate::app::App;
@@ -227,11 +227,11 @@ pub(super) async fn create_object(
     let result = loop {
         let name = meta_str(&obj, "name").to_owned();
         let retry = generate_name.is_some() && attempt < GENERATE_NAME_ATTEMPTS;
-        let stored = if retry {
+        let stored = def.stored(if retry {
             obj.clone()
         } else {
             std::mem::take(&mut obj)
-        };
+        });
         let written = app
             .store
             .write(
@@ -259,8 +259,9 @@ pub(super) async fn create_object(
         return Err(ApiError::internal("the write returned no value"));
     };
     after_write(app, def).await;
+    let bytes = served_bytes(def, &current.value)?.into_owned();
     Ok(with_warnings(
-        negotiate::respond_bytes(StatusCode::CREATED, format, current.value.to_vec()),
+        negotiate::respond_bytes(StatusCode::CREATED, format, bytes),
         &warnings,
     ))
 }
@@ -402,7 +403,7 @@ fn respond_committed(
     let kv = match committed {
         Committed::Written(kv) | Committed::Deleted(kv) | Committed::Unchanged(kv) => kv,
     };
-    let bytes = super::read::served_bytes(def, &kv.value)?.into_owned();
+    let bytes = served_bytes(def, &kv.value)?.into_owned();
     Ok(with_warnings(
         negotiate::respond_bytes(StatusCode::OK, format, bytes),
         warnings,
@@ -464,7 +465,7 @@ pub(super) async fn update(
         {
             return Err(ApiError::stale(target.gr(), target.name));
         }
-        let old = object::decode_stored(&current.value)?;
+        let old = served_object(def, &current.value)?;
         let new = merge_for_subresource(def, target.subresource, &old, body_obj.clone());
         match admit_and_commit(app, target, format, params, &key, &current, &old, new).await? {
             Ok(response) => return Ok(response),
@@ -472,11 +473,7 @@ pub(super) async fn update(
             Err(lost) => return Err(lost.error(target)),
         }
     }
-    Err(ApiError::conflict(
-        target.gr(),
-        target.name,
-        "too many concurrent writes; try again",
-    ))
+    Err(too_many_writes(target.gr(), target.name))
 }
 
 /// How an update lost a race with a concurrent write.
@@ -554,7 +551,7 @@ pub(super) async fn patch(
         let Some(current) = app.store.get(&key).await.map_err(ApiError::from)? else {
             return Err(ApiError::not_found(target.gr(), target.name));
         };
-        let old = object::decode_stored(&super::read::served_bytes(def, &current.value)?)?;
+        let old = served_object(def, &current.value)?;
         let patched = apply_patch(kind, &old, body, schema).map_err(|e| {
             let mut err = ApiError::bad_request(e.to_string());
             err.code = e.http_status();
@@ -579,11 +576,7 @@ pub(super) async fn patch(
             Err(lost) => return Err(lost.error(target)),
         }
     }
-    Err(ApiError::conflict(
-        target.gr(),
-        target.name,
-        "too many concurrent writes; try again",
-    ))
+    Err(too_many_writes(target.gr(), target.name))
 }
 
 /// DeleteOptions from a request body and the query.
@@ -687,7 +680,7 @@ pub(crate) async fn delete_object(
         let Some(current) = app.store.get(&key).await.map_err(ApiError::from)? else {
             return Err(ApiError::not_found(gr, name));
         };
-        let old = object::decode_stored(&current.value)?;
+        let old = served_object(def, &current.value)?;
         let current_uid = meta_str(&old, "uid");
         if let Some(uid) = uid
             && uid != current_uid
@@ -760,8 +753,7 @@ pub(crate) async fn delete_object(
                         | Committed::Deleted(kv)
                         | Committed::Unchanged(kv) => kv,
                     };
-                    let obj = object::decode_stored(&kv.value)?;
-                    return Ok((StatusCode::OK, obj));
+                    return Ok((StatusCode::OK, served_object(def, &kv.value)?));
                 }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(StoreError::NotFound { .. }) => return Err(ApiError::not_found(gr, name)),
@@ -789,15 +781,17 @@ pub(crate) async fn delete_object(
             Err(e) => return Err(ApiError::from(e)),
         }
     }
-    Err(ApiError::conflict(
-        gr,
-        name,
-        "too many concurrent writes; try again",
-    ))
+    Err(too_many_writes(gr, name))
+}
+
+/// The 409 of a write that lost [`MAX_RETRIES`] races in a row.
+fn too_many_writes(gr: GroupResource<'_>, name: &str) -> ApiError {
+    ApiError::conflict(gr, name, "too many concurrent writes; try again")
 }
 
 /// Writes `new` over `current` if the key still has `current`'s revision
-/// (else `Conflict`); under dry run, only encodes it.
+/// (else `Conflict`); under dry run, only encodes it. Either way the value
+/// returned is in the stored form, as read from the store.
 async fn put_at_revision(
     app: &App,
     def: &ResourceDef,
@@ -806,6 +800,7 @@ async fn put_at_revision(
     new: Value,
     dry_run: bool,
 ) -> Result<Committed, StoreError> {
+    let new = def.stored(new);
     if dry_run {
         let bytes = serde_json::to_vec(&new).map_err(|e| StoreError::Encode(e.into()))?;
         return Ok(Committed::Written(KeyValue {
@@ -880,7 +875,7 @@ pub(super) async fn delete_collection(
     let page = read_page(app, &prefix, &selectors, &list_params).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for kv in &page.items {
-        let obj = object::decode_stored(&kv.value)?;
+        let obj = served_object(def, &kv.value)?;
         let (name, namespace) = (
             meta_str(&obj, "name").to_owned(),
             meta_str(&obj, "namespace").to_owned(),

@@ -3,11 +3,11 @@
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{Map, Value};
 
-use super::{Names, Strategy, Validation, encode, openapi_of};
+use super::{Names, Strategy, Validation, check_immutable_data, encode, openapi_of};
 use crate::error::ApiResult;
 use crate::patch::{METADATA, Shape, StrategicSchema};
 use crate::table::TableColumn;
-use ks_types::validation::{FieldError, FieldPath, validate_config_map_data};
+use ks_types::validation::validate_config_map_data;
 
 /// core/v1 ConfigMap: keys are config keys, at most 1 MiB in all, and
 /// `immutable: true` freezes the data.
@@ -26,15 +26,8 @@ impl Strategy for ConfigMaps {
     fn validate(&self, obj: &mut Value, old: Option<&Value>, cx: &mut Validation) -> ApiResult<()> {
         let cm: ConfigMap = cx.decode(obj)?;
         cx.extend(validate_config_map_data(&cm));
-        if let Some(old) = old
-            && old.get("immutable") == Some(&Value::Bool(true))
-            && (old.get("data") != obj.get("data")
-                || old.get("binaryData") != obj.get("binaryData"))
-        {
-            cx.push(FieldError::forbidden(
-                &FieldPath::new("data"),
-                "field is immutable when `immutable` is set",
-            ));
+        if let Some(old) = old {
+            check_immutable_data(old, obj, &["data", "binaryData"], cx);
         }
         *obj = encode(&cm)?;
         Ok(())

@@ -8,7 +8,7 @@ use crate::error::ApiResult;
 use crate::object::{age_seconds, human_duration, meta_str};
 use crate::patch::{METADATA, Shape, StrategicSchema};
 use crate::table::{Cell, TableColumn};
-use ks_types::validation::{FieldError, FieldPath};
+use ks_types::validation::{FieldError, FieldPath, qualified_name};
 
 /// core/v1 Event.
 #[derive(Debug)]
@@ -22,8 +22,9 @@ impl Strategy for Events {
         Names::new("", "v1", "Event", "events").short_names(&["ev"])
     }
 
-    /// Kubernetes checks that an event about a namespaced object lives in
-    /// that object's namespace.
+    /// Writes through core/v1 pass Kubernetes' legacy event validation
+    /// only (`legacyValidateEvent`, see `validate_legacy`), on create and
+    /// update alike.
     fn validate(
         &self,
         obj: &mut Value,
@@ -31,17 +32,16 @@ impl Strategy for Events {
         cx: &mut Validation,
     ) -> ApiResult<()> {
         let event: Event = cx.decode(obj)?;
-        let namespace = meta_str(obj, "namespace");
-        if let Some(involved) = event.involved_object.namespace.as_deref()
-            && !involved.is_empty()
-            && involved != namespace
-        {
-            cx.push(FieldError::invalid(
-                &FieldPath::new("involvedObject.namespace"),
-                involved,
-                "does not match event.namespace",
-            ));
-        }
+        cx.extend(validate_legacy(&EventFacts {
+            namespace: meta_str(obj, "namespace"),
+            involved_namespace: str_of(&event.involved_object.namespace),
+            has_event_time: event.event_time.is_some(),
+            reporting_controller: str_of(&event.reporting_component),
+            reporting_instance: str_of(&event.reporting_instance),
+            action: str_of(&event.action),
+            reason: str_of(&event.reason),
+            message: str_of(&event.message),
+        }));
         *obj = encode(&event)?;
         Ok(())
     }
@@ -140,6 +140,107 @@ impl Strategy for Events {
     fn openapi(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
         Some(openapi_of::<Event>(generator))
     }
+}
+
+/// The fields of an Event that Kubernetes' legacy validation reads,
+/// whichever API the event came through (events.k8s.io/v1 names some of
+/// them differently: `regarding`, `note`, `reportingController`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventFacts<'a> {
+    /// `metadata.namespace`.
+    pub(crate) namespace: &'a str,
+    /// The namespace of the object the event is about.
+    pub(crate) involved_namespace: &'a str,
+    /// Whether `eventTime` is set: events written by the new API have it.
+    pub(crate) has_event_time: bool,
+    /// core `reportingComponent`, events.k8s.io `reportingController`.
+    pub(crate) reporting_controller: &'a str,
+    /// `reportingInstance`.
+    pub(crate) reporting_instance: &'a str,
+    /// `action`.
+    pub(crate) action: &'a str,
+    /// `reason`.
+    pub(crate) reason: &'a str,
+    /// core `message`, events.k8s.io `note`.
+    pub(crate) message: &'a str,
+}
+
+/// An optional string field, empty when unset.
+pub(crate) fn str_of(field: &Option<String>) -> &str {
+    field.as_deref().unwrap_or("")
+}
+
+/// Longest `reportingInstance`, `action` and `reason` Kubernetes accepts.
+const SHORT_FIELD_LIMIT: usize = 128;
+/// Longest `message` (events.k8s.io `note`) Kubernetes accepts, in bytes.
+pub(crate) const NOTE_LIMIT: usize = 1024;
+
+/// Kubernetes' `legacyValidateEvent` (k8s.io/kubernetes
+/// pkg/apis/core/validation/events.go), which every event write passes
+/// through either API. An old-style event (no `eventTime`) lives in the
+/// namespace of the object it is about, or in `default` (or none) for a
+/// cluster-scoped one. A new-style event about a cluster-scoped object
+/// lives in `default` or `kube-system`, and names its reporter, action and
+/// reason within Kubernetes' limits. As in Kubernetes, the field paths are
+/// the core names (`involvedObject`, `message`) whichever API was used.
+pub(crate) fn validate_legacy(event: &EventFacts<'_>) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let namespace_mismatch = || {
+        FieldError::invalid(
+            &FieldPath::new("involvedObject.namespace"),
+            event.involved_namespace,
+            "does not match event.namespace",
+        )
+    };
+    if !event.has_event_time {
+        let matches = if event.involved_namespace.is_empty() {
+            matches!(event.namespace, "" | "default")
+        } else {
+            event.namespace == event.involved_namespace
+        };
+        if !matches {
+            errors.push(namespace_mismatch());
+        }
+        return errors;
+    }
+    if event.involved_namespace.is_empty() && !matches!(event.namespace, "default" | "kube-system")
+    {
+        errors.push(namespace_mismatch());
+    }
+    let controller = FieldPath::new("reportingController");
+    if event.reporting_controller.is_empty() {
+        errors.push(FieldError::required(&controller, ""));
+    }
+    for problem in qualified_name(event.reporting_controller) {
+        errors.push(FieldError::invalid(
+            &controller,
+            event.reporting_controller,
+            problem,
+        ));
+    }
+    let too_long = |field: &str, limit: usize| {
+        FieldError::invalid(
+            &FieldPath::new(field),
+            "",
+            format!("can have at most {limit} characters"),
+        )
+    };
+    for (field, value) in [
+        ("reportingInstance", event.reporting_instance),
+        ("action", event.action),
+        ("reason", event.reason),
+    ] {
+        if value.is_empty() {
+            errors.push(FieldError::required(&FieldPath::new(field), ""));
+        }
+        if value.len() > SHORT_FIELD_LIMIT {
+            errors.push(too_long(field, SHORT_FIELD_LIMIT));
+        }
+    }
+    if event.message.len() > NOTE_LIMIT {
+        errors.push(too_long("message", NOTE_LIMIT));
+    }
+    errors
 }
 
 fn since(timestamp: Option<&str>) -> Option<String> {

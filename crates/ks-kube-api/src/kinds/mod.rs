@@ -12,6 +12,7 @@ pub mod configmap;
 pub mod crd;
 pub mod custom;
 pub mod event;
+pub mod events_v1;
 pub mod lease;
 pub mod namespace;
 pub mod rbac;
@@ -29,7 +30,7 @@ pub use crate::api::params::FieldValidation;
 use crate::error::{ApiError, ApiResult, Cause};
 use crate::patch::StrategicSchema;
 use crate::table::TableColumn;
-use ks_types::validation::FieldError;
+use ks_types::validation::{FieldError, FieldPath};
 
 pub use ks_types::validation::NameRule;
 
@@ -166,6 +167,47 @@ impl Validation {
     }
 }
 
+/// Where the objects of a resource live when it shares another resource's
+/// storage, and how they convert to and from that resource's form.
+///
+/// Kubernetes serves some kinds under two APIs over one storage:
+/// events.k8s.io/v1 Events are core/v1 Events, converted field by field.
+/// A strategy says so with [`Strategy::stored_as`]; the handlers then
+/// store every object of it in the other resource's form, under that
+/// resource's keys, and convert what they read back (get, list, watch,
+/// the old object of an update, patch or delete, and tables) in the few
+/// central places that turn stored bytes into served objects.
+#[derive(Clone, Copy, Debug)]
+pub struct StoredAs {
+    /// API group of the resource whose storage is shared (empty for core).
+    pub group: &'static str,
+    /// Its plural: objects are stored under `/{group or "core"}/{plural}/`.
+    pub plural: &'static str,
+    /// The `apiVersion` stored objects carry (`v1`).
+    pub api_version: &'static str,
+    /// The `kind` stored objects carry.
+    pub kind: &'static str,
+    /// Renames and moves this resource's fields into the stored form. The
+    /// caller then sets `apiVersion` and `kind`.
+    pub to_storage: fn(&mut Map<String, Value>),
+    /// The inverse of `to_storage`: a stored object in this resource's
+    /// form. The caller then sets `apiVersion` and `kind`.
+    pub from_storage: fn(&mut Map<String, Value>),
+}
+
+/// Kubernetes' rule for ConfigMaps and Secrets whose `immutable` is true:
+/// none of `fields` may change (a Forbidden error on `data` otherwise).
+pub fn check_immutable_data(old: &Value, new: &Value, fields: &[&str], cx: &mut Validation) {
+    if old.get("immutable") == Some(&Value::Bool(true))
+        && fields.iter().any(|f| old.get(*f) != new.get(*f))
+    {
+        cx.push(FieldError::forbidden(
+            &FieldPath::new("data"),
+            "field is immutable when `immutable` is set",
+        ));
+    }
+}
+
 /// Encodes a typed object back into the JSON the server stores.
 pub fn encode<T: Serialize>(typed: &T) -> ApiResult<Value> {
     serde_json::to_value(typed).map_err(|e| ApiError::internal(format!("encoding the object: {e}")))
@@ -255,7 +297,10 @@ pub trait Strategy: Send + Sync + fmt::Debug + 'static {
     }
 
     /// The server-side table columns (`kubectl get`), Name first. `None`:
-    /// Name and Age.
+    /// Name and Age. The cells of a resource stored as another
+    /// ([`Strategy::stored_as`]) are computed from the stored form, so it
+    /// can print the other resource's columns, as Kubernetes' one printer
+    /// serves both Event APIs.
     fn table_columns(&self) -> Option<Vec<TableColumn>> {
         None
     }
@@ -270,6 +315,13 @@ pub trait Strategy: Send + Sync + fmt::Debug + 'static {
     /// returns the definition's name. `None`: no schema published.
     fn openapi(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
         let _ = generator;
+        None
+    }
+
+    /// Whether the objects live in another resource's storage, in its form
+    /// (see [`StoredAs`]). `None`: under this resource's own keys, as
+    /// written.
+    fn stored_as(&self) -> Option<StoredAs> {
         None
     }
 
@@ -290,6 +342,7 @@ pub fn builtins() -> Vec<Arc<dyn Strategy>> {
         Arc::new(configmap::ConfigMaps),
         Arc::new(serviceaccount::ServiceAccounts),
         Arc::new(event::Events),
+        Arc::new(events_v1::Events),
         Arc::new(rbac::Roles::new()),
         Arc::new(rbac::RoleBindings::new()),
         Arc::new(rbac::ClusterRoles::new()),

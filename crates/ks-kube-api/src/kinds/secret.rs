@@ -3,7 +3,7 @@
 use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Map, Value};
 
-use super::{Names, Strategy, Validation, encode, openapi_of};
+use super::{Names, Strategy, Validation, check_immutable_data, encode, openapi_of};
 use crate::error::ApiResult;
 use crate::patch::{METADATA, Shape, StrategicSchema};
 use crate::table::TableColumn;
@@ -44,14 +44,7 @@ impl Strategy for Secrets {
                     "field is immutable",
                 ));
             }
-            if old.get("immutable") == Some(&Value::Bool(true))
-                && old.get("data") != encoded.get("data")
-            {
-                cx.push(FieldError::forbidden(
-                    &FieldPath::new("data"),
-                    "field is immutable when `immutable` is set",
-                ));
-            }
+            check_immutable_data(old, &encoded, &["data"], cx);
         }
         *obj = encoded;
         Ok(())

@@ -40,6 +40,7 @@ fn custom_def(
         }),
         crd: Some(format!("{plural}.{group}")),
         storage: true,
+        stored_as: None,
     }
 }
 
@@ -275,6 +276,7 @@ fn index_lists_every_group_version_with_a_hash_of_its_document() {
         "api/v1",
         "apis/rbac.authorization.k8s.io/v1",
         "apis/apiextensions.k8s.io/v1",
+        "apis/events.k8s.io/v1",
         "apis/iam.kubesphere.io/v1alpha2",
         "apis/devops.kubesphere.io/v1alpha3",
     ] {
@@ -402,6 +404,35 @@ fn v2_is_swagger_with_every_ref_resolving() {
         ["spec"];
     assert_eq!(template["properties"]["oneOf"], json!({ "type": "string" }));
     assert_eq!(template["properties"]["choice"], json!({}));
+}
+
+/// events.k8s.io/v1 Events are documented in their own shape, in v3 and
+/// v2, beside core/v1 Events.
+#[test]
+fn events_are_documented_under_both_apis() {
+    let view = registry().view();
+    let events = "/apis/events.k8s.io/v1/namespaces/{namespace}/events/{name}";
+    let v3 = doc(&view, "events.k8s.io", "v1");
+    let schema = &v3["components"]["schemas"]["io.k8s.api.events.v1.Event"];
+    for field in [
+        "note",
+        "regarding",
+        "reportingController",
+        "deprecatedCount",
+    ] {
+        assert!(schema["properties"][field].is_object(), "{field}");
+    }
+    assert!(v3["paths"][events]["get"].is_object());
+    assert!(v3["paths"]["/apis/events.k8s.io/v1/events"]["get"].is_object());
+    let core = doc(&view, "", "v1");
+    assert!(
+        core["components"]["schemas"]["io.k8s.api.core.v1.Event"]["properties"]["message"]
+            .is_object()
+    );
+    let v2 = v2(&view);
+    assert!(v2["paths"][events]["patch"].is_object());
+    assert!(v2["definitions"]["io.k8s.api.events.v1.EventList"].is_object());
+    assert!(v2["definitions"]["io.k8s.api.core.v1.EventList"].is_object());
 }
 
 fn doc_paths(doc: &Value) -> usize {
