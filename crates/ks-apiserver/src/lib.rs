@@ -28,6 +28,7 @@
 
 pub mod admission;
 mod bootstrap;
+pub mod context;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod server;
