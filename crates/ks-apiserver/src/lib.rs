@@ -27,10 +27,16 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admission;
+pub mod authn;
+pub mod authz;
 mod bootstrap;
 pub mod context;
+pub mod filters;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod informer;
+pub mod internal;
+pub mod oauth;
 pub mod server;
 pub mod tls;
 

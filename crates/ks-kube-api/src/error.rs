@@ -158,6 +158,18 @@ impl ApiError {
         )
     }
 
+    /// 401 Unauthorized: missing or refused credentials.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError::new(401, "Unauthorized", message)
+    }
+
+    /// 429 TooManyRequests, with a retry hint in seconds.
+    pub fn too_many_requests(message: impl Into<String>, retry_after_seconds: u32) -> Self {
+        let mut err = ApiError::new(429, "TooManyRequests", message);
+        err.retry_after_seconds = Some(retry_after_seconds);
+        err
+    }
+
     /// 403 Forbidden.
     pub fn forbidden(message: impl Into<String>) -> Self {
         ApiError::new(403, "Forbidden", message)
@@ -303,6 +315,20 @@ impl From<ks_types::validation::FieldError> for Cause {
             message: e.body(),
             field: e.field,
         }
+    }
+}
+
+/// The error as a `Status` response (with `Retry-After` when it has a
+/// retry hint).
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        crate::api::error_response(&self)
+    }
+}
+
+impl axum::response::IntoResponse for &ApiError {
+    fn into_response(self) -> axum::response::Response {
+        crate::api::error_response(self)
     }
 }
 
