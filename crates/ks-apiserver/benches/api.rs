@@ -40,12 +40,21 @@ const CLIENTS: usize = 16;
 struct Target {
     addr: SocketAddr,
     tls: Option<Arc<rustls::ClientConfig>>,
+    /// The `Authorization` header every request carries (none for a
+    /// server build from before authentication).
+    auth: Option<Arc<str>>,
+}
+
+/// A keep-alive connection and the credentials its requests carry.
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    auth: Option<Arc<str>>,
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
-async fn connect(target: &Target) -> SendRequest<Full<Bytes>> {
+async fn connect(target: &Target) -> Conn {
     let tcp = TcpStream::connect(target.addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
     let io: Box<dyn Io> = match &target.tls {
@@ -60,27 +69,28 @@ async fn connect(target: &Target) -> SendRequest<Full<Bytes>> {
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    sender
+    Conn {
+        sender,
+        auth: target.auth.clone(),
+    }
 }
 
-async fn call(
-    sender: &mut SendRequest<Full<Bytes>>,
-    method: &str,
-    path: &str,
-    body: Option<String>,
-) -> (u16, Bytes) {
-    sender.ready().await.unwrap();
+async fn call(conn: &mut Conn, method: &str, path: &str, body: Option<String>) -> (u16, Bytes) {
+    conn.sender.ready().await.unwrap();
     let mut req = Request::builder()
         .method(method)
         .uri(path)
         .header("host", "127.0.0.1");
+    if let Some(auth) = &conn.auth {
+        req = req.header("authorization", &**auth);
+    }
     if body.is_some() {
         req = req.header("content-type", "application/json");
     }
     let req = req
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
         .unwrap();
-    let resp = sender.send_request(req).await.unwrap();
+    let resp = conn.sender.send_request(req).await.unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     (status, bytes)
@@ -175,7 +185,33 @@ fn target_for(server: &Server, plain: bool) -> Target {
     Target {
         addr: server.addr,
         tls,
+        auth: None,
     }
+}
+
+/// Logs in as the bootstrap admin (password from `DATA/admin-password`)
+/// and returns the bearer header; `None` for a server that predates
+/// authentication (no such file).
+async fn login(target: &Target, data_dir: &Path) -> Option<Arc<str>> {
+    let password = std::fs::read_to_string(data_dir.join("admin-password")).ok()?;
+    let form = format!(
+        "grant_type=password&client_id=kubesphere&client_secret=kubesphere&username=admin&password={}",
+        password.trim()
+    );
+    let mut conn = connect(target).await;
+    conn.sender.ready().await.unwrap();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/oauth/token")
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(form)))
+        .unwrap();
+    let resp = conn.sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200, "logging in as admin");
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let token: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    Some(format!("Bearer {}", token["access_token"].as_str().unwrap()).into())
 }
 
 use rustls::pki_types::pem::PemObject;
@@ -307,15 +343,17 @@ async fn bench_watch(target: &Target, label: &str, watchers: usize) {
         ready.push(ready_rx);
         tokio::spawn(async move {
             let mut s = connect(&target).await;
-            s.ready().await.unwrap();
+            s.sender.ready().await.unwrap();
             // Without a resourceVersion a watch first replays the current
             // objects as ADDED; the namespace is empty, so only new events come.
-            let req = Request::builder()
+            let mut req = Request::builder()
                 .uri("/api/v1/namespaces/bench-watch/configmaps?watch=1")
-                .header("host", "127.0.0.1")
-                .body(Full::new(Bytes::new()))
-                .unwrap();
-            let resp = s.send_request(req).await.unwrap();
+                .header("host", "127.0.0.1");
+            if let Some(auth) = &s.auth {
+                req = req.header("authorization", &**auth);
+            }
+            let req = req.body(Full::new(Bytes::new())).unwrap();
+            let resp = s.sender.send_request(req).await.unwrap();
             let _ = ready_tx.send(());
             let mut body = resp.into_body();
             let mut buf = Vec::new();
@@ -386,7 +424,8 @@ async fn bench_watch(target: &Target, label: &str, watchers: usize) {
 async fn bench_memory(objects: usize) {
     let dir = tempfile::tempdir().unwrap();
     let (server, _) = start_server(dir.path(), true).await;
-    let target = target_for(&server, true);
+    let mut target = target_for(&server, true);
+    target.auth = login(&target, dir.path()).await;
     create_namespace(&target, "bench-mem").await;
     let t = Instant::now();
     let rate = create_many(&target, "bench-mem", "m-", objects, CLIENTS).await;
@@ -406,7 +445,8 @@ async fn bench_memory(objects: usize) {
         "[memory] server RSS after restart: {:.1} MiB",
         rss_mib(server.child.id())
     );
-    let target = target_for(&server, true);
+    let mut target = target_for(&server, true);
+    target.auth = login(&target, dir.path()).await;
     let mut s = connect(&target).await;
     let t = Instant::now();
     let (status, body) = call(
@@ -448,7 +488,8 @@ fn main() {
             let dir = tempfile::tempdir().unwrap();
             let (server, startup) = start_server(dir.path(), plain).await;
             println!("[{label}] fresh start (bootstrap included): {startup:?}");
-            let target = target_for(&server, plain);
+            let mut target = target_for(&server, plain);
+            target.auth = login(&target, dir.path()).await;
             if wanted("creates") {
                 bench_creates(&target, label).await;
             }

@@ -1,5 +1,6 @@
 //! First-start content: the `default`, `kube-system` and
-//! `kubesphere-system` namespaces, KubeSphere's CRDs and built-in roles.
+//! `kubesphere-system` namespaces, KubeSphere's CRDs and built-in roles,
+//! Kubernetes' discovery roles, and the bootstrap admin.
 //! Idempotent: existing objects are left as they are, so a restart (or a
 //! user's edit of a built-in role) is never overwritten.
 
@@ -44,8 +45,90 @@ pub(crate) async fn bootstrap(app: &App) -> ApiResult<()> {
     for role in roles {
         created += usize::from(create_internal(app, role).await?);
     }
+    for obj in kubernetes_roles() {
+        created += usize::from(create_internal(app, obj).await?);
+    }
     if created > 0 {
         tracing::info!(created, "bootstrap created its missing objects");
     }
     Ok(())
+}
+
+/// Kubernetes' roles every cluster has, so that any authenticated user can
+/// discover the API and anyone can probe health (`system:discovery`,
+/// `system:public-info-viewer`), and `cluster-admin`.
+fn kubernetes_roles() -> Vec<Value> {
+    let rbac = "rbac.authorization.k8s.io/v1";
+    let cluster_role = |name: &str, rules: Value| {
+        serde_json::json!({
+            "apiVersion": rbac, "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "rules": rules,
+        })
+    };
+    let binding = |name: &str, groups: &[&str]| {
+        let subjects: Vec<Value> = groups
+            .iter()
+            .map(|g| serde_json::json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": g}))
+            .collect();
+        serde_json::json!({
+            "apiVersion": rbac, "kind": "ClusterRoleBinding",
+            "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": subjects,
+        })
+    };
+    vec![
+        cluster_role(
+            "cluster-admin",
+            serde_json::json!([
+                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                {"nonResourceURLs": ["*"], "verbs": ["*"]},
+            ]),
+        ),
+        cluster_role(
+            "system:discovery",
+            serde_json::json!([{"nonResourceURLs": [
+                "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/readyz",
+                "/openapi", "/openapi/*", "/version", "/version/"
+            ], "verbs": ["get"]}]),
+        ),
+        binding("system:discovery", &["system:authenticated"]),
+        cluster_role(
+            "system:public-info-viewer",
+            serde_json::json!([{"nonResourceURLs": [
+                "/healthz", "/livez", "/readyz", "/version", "/version/"
+            ], "verbs": ["get"]}]),
+        ),
+        binding(
+            "system:public-info-viewer",
+            &["system:authenticated", "system:unauthenticated"],
+        ),
+    ]
+}
+
+/// The bootstrap admin's user name.
+pub(crate) const ADMIN: &str = "admin";
+
+/// Creates the bootstrap admin if missing: user `admin` (the
+/// `iam.kubesphere.io/globalrole: platform-admin` annotation the console
+/// reads) with `password` (hashed by admission), bound to GlobalRole
+/// `platform-admin`. Returns whether the user was created.
+pub(crate) async fn bootstrap_admin(app: &App, password: &str) -> ApiResult<bool> {
+    use ks_types::builtin::PLATFORM_ADMIN;
+    use ks_types::meta::{GLOBAL_ROLE_ANNOTATION, USER_REFERENCE_LABEL};
+    let user = serde_json::json!({
+        "apiVersion": "iam.kubesphere.io/v1alpha2", "kind": "User",
+        "metadata": {"name": ADMIN, "annotations": {GLOBAL_ROLE_ANNOTATION: PLATFORM_ADMIN}},
+        "spec": {"email": "admin@kubesphere.io", "password": password},
+    });
+    let created = create_internal(app, user).await?;
+    let binding = serde_json::json!({
+        "apiVersion": "iam.kubesphere.io/v1alpha2", "kind": "GlobalRoleBinding",
+        "metadata": {"name": format!("{ADMIN}-{PLATFORM_ADMIN}"), "labels": {USER_REFERENCE_LABEL: ADMIN}},
+        "roleRef": {"apiGroup": "iam.kubesphere.io", "kind": "GlobalRole", "name": PLATFORM_ADMIN},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": ADMIN}],
+    });
+    create_internal(app, binding).await?;
+    Ok(created)
 }

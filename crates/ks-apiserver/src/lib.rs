@@ -3,10 +3,11 @@
 //! It composes the parts: the embedded Kubernetes-compatible API
 //! ([`ks_kube_api`]) over a durable store (ks-store), KubeSphere's own
 //! admission plugins ([`admission`]), the bootstrap content (KubeSphere's
-//! CRDs, namespaces and built-in roles), TLS with a generated CA, and the
-//! kubeconfig kubectl uses. The filter chain (authentication,
-//! authorization, audit) and KubeSphere's APIs under `/kapis` come next,
-//! in front of the same router.
+//! CRDs, namespaces, built-in roles and the bootstrap admin), TLS with a
+//! generated CA, the kubeconfig kubectl uses, and in front of it all the
+//! filter chain ([`filters`]: request info, [`authn`], impersonation,
+//! [`authz`]) with KubeSphere's OAuth endpoints ([`oauth`]). Audit and
+//! KubeSphere's APIs under `/kapis` come next.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ks_apiserver::StartError> {
@@ -21,7 +22,10 @@
 //! Layout: [`server`] runs the listener, the store and the controllers;
 //! [`tls`] makes the certificates and the kubeconfig; [`admission`] holds
 //! the plugins KubeSphere adds to the Kubernetes admission chain;
-//! `bootstrap` creates what a new server needs.
+//! `bootstrap` creates what a new server needs; [`secrets`] keeps the
+//! generated token key and admin password; [`informer`] keeps in-memory
+//! views of the store current; [`internal`] is the server's own client of
+//! its API.
 
 // `ApiError` (a Kubernetes Status) is returned on the cold path only.
 #![allow(clippy::result_large_err)]
@@ -37,6 +41,7 @@ pub mod fuzzing;
 pub mod informer;
 pub mod internal;
 pub mod oauth;
+pub mod secrets;
 pub mod server;
 pub mod tls;
 
@@ -47,14 +52,51 @@ pub use server::{Config, RunningServer, StartError, default_data_dir, start};
 
 /// The shared state of a KubeSphere server over `store`: the built-in
 /// kinds, and Kubernetes' admission chain followed by KubeSphere's
-/// plugins.
+/// plugins (type checks, password hashing; without `revocations`, a
+/// password change revokes no tokens).
 pub fn app(store: Arc<dyn ks_store::Storage>) -> Arc<App> {
+    app_with(store, None)
+}
+
+/// [`app`], with the token revocations password changes update.
+pub fn app_with(
+    store: Arc<dyn ks_store::Storage>,
+    revocations: Option<Arc<authn::users::Revocations>>,
+) -> Arc<App> {
     App::builder(store)
+        .admission_plugin(Arc::new(admission::UserPasswords::new(revocations)))
         .admission_plugin(Arc::new(admission::KubeSphereTypes))
         .build()
 }
 
-/// The HTTP router of a KubeSphere server.
+/// The embedded Kubernetes API alone, with no authentication in front
+/// (for in-process use and tests).
 pub fn router(app: Arc<App>) -> axum::Router {
     ks_kube_api::router(app)
+}
+
+/// The whole server: the filter chain ([`filters`]) in front of
+/// `/oauth` and the embedded Kubernetes API.
+pub fn secured_router(
+    app: Arc<App>,
+    security: Arc<filters::Security>,
+    oauth: Arc<oauth::OAuth>,
+) -> axum::Router {
+    use axum::middleware::from_fn_with_state;
+    // Layers wrap what is already there: the last added runs first.
+    oauth::routes(oauth)
+        .fallback_service(ks_kube_api::router(app))
+        .layer(from_fn_with_state(
+            Arc::clone(&security),
+            filters::authorize,
+        ))
+        .layer(from_fn_with_state(
+            Arc::clone(&security),
+            filters::impersonate,
+        ))
+        .layer(from_fn_with_state(
+            Arc::clone(&security),
+            filters::authenticate,
+        ))
+        .layer(from_fn_with_state(security, filters::request_info))
 }

@@ -22,13 +22,18 @@ struct Args {
     /// Keep objects in memory only: nothing survives a restart.
     #[arg(long)]
     in_memory: bool,
-    /// Serve plain HTTP instead of HTTPS (for local experiments only).
+    /// Serve plain HTTP instead of HTTPS (loopback addresses only).
     #[arg(long)]
     plain_http: bool,
-    /// Allow a non-loopback --listen address although requests are not
-    /// authenticated yet: anyone who reaches the port has full access.
-    #[arg(long)]
-    allow_unauthenticated_remote: bool,
+    /// File holding the bootstrap admin's password, used when the admin is
+    /// created (first start). Without it, KS_ADMIN_PASSWORD, else a
+    /// generated password written to DATA/admin-password.
+    #[arg(long, value_name = "FILE")]
+    admin_password_file: Option<PathBuf>,
+    /// How requests are authorized: RBAC, or AlwaysAllow (benchmarks,
+    /// loopback only).
+    #[arg(long, default_value = "RBAC", value_name = "MODE", value_parser = parse_mode)]
+    authorization_mode: ks_apiserver::authz::Mode,
     /// Revisions kept behind the current one at each compaction.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     compaction_retain: u64,
@@ -65,7 +70,14 @@ async fn run(args: Args) -> ExitCode {
     config.listen = args.listen;
     config.in_memory = args.in_memory;
     config.plain_http = args.plain_http;
-    config.allow_unauthenticated_remote = args.allow_unauthenticated_remote;
+    config.authorization = args.authorization_mode;
+    config.admin_password = match admin_password(args.admin_password_file.as_deref()) {
+        Ok(password) => password,
+        Err(e) => {
+            eprintln!("ks-apiserver: {e}");
+            return ExitCode::from(2);
+        }
+    };
     config.store.compaction_retain = args.compaction_retain;
     config.store.compaction_interval =
         std::time::Duration::from_secs(args.compaction_interval.max(1));
@@ -86,6 +98,38 @@ async fn run(args: Args) -> ExitCode {
     wait_for_signal().await;
     server.shutdown().await;
     ExitCode::SUCCESS
+}
+
+fn parse_mode(s: &str) -> Result<ks_apiserver::authz::Mode, String> {
+    match s {
+        "RBAC" => Ok(ks_apiserver::authz::Mode::Rbac),
+        "AlwaysAllow" => Ok(ks_apiserver::authz::Mode::AlwaysAllow),
+        _ => Err(format!(
+            "unknown authorization mode {s:?}: RBAC or AlwaysAllow"
+        )),
+    }
+}
+
+/// The bootstrap admin's password from `--admin-password-file` or
+/// `KS_ADMIN_PASSWORD`, if given (the file wins; one trailing newline is
+/// not part of the password).
+fn admin_password(file: Option<&std::path::Path>) -> Result<Option<String>, String> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("--admin-password-file {}: {e}", file.display()))?;
+        let password = text.strip_suffix('\n').unwrap_or(&text);
+        let password = password.strip_suffix('\r').unwrap_or(password);
+        if password.is_empty() {
+            return Err(format!(
+                "--admin-password-file {}: the file is empty",
+                file.display()
+            ));
+        }
+        return Ok(Some(password.to_owned()));
+    }
+    Ok(std::env::var("KS_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty()))
 }
 
 async fn wait_for_signal() {

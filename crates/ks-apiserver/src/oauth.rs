@@ -21,9 +21,9 @@ use ks_kube_api::UserInfo;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::authn::Tokens;
 use crate::authn::jwt::TokenType;
 use crate::authn::login::{LoginError, LoginSource, LoginType, Logins};
-use crate::authn::Tokens;
 use crate::context::RequestRecord;
 
 /// The largest token request body accepted.

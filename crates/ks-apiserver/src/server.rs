@@ -27,11 +27,27 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Keep objects in memory only (nothing survives a restart).
     pub in_memory: bool,
-    /// Serve plain HTTP instead of HTTPS.
+    /// Serve plain HTTP instead of HTTPS (loopback only).
     pub plain_http: bool,
-    /// Allow a non-loopback listen address although nothing authenticates
-    /// requests yet.
-    pub allow_unauthenticated_remote: bool,
+    /// The bootstrap admin's password on first start; `None` generates
+    /// one into `DATA/admin-password`.
+    pub admin_password: Option<String>,
+    /// How requests are authorized.
+    pub authorization: crate::authz::Mode,
+    /// Token lifetimes and `multipleLogin`.
+    pub tokens: crate::authn::TokenPolicy,
+    /// The lockout after failed logins.
+    pub lockout: crate::authn::login::Lockout,
+    /// The HS256 secret of the server's tokens; `None` reads (or creates)
+    /// `DATA/jwt-secret`.
+    pub jwt_secret: Option<String>,
+    /// The tokens' issuer (`iss`).
+    pub issuer: String,
+    /// The OAuth clients allowed at `/oauth/token`.
+    pub oauth_clients: Vec<crate::oauth::Client>,
+    /// Peers whose forwarded-address headers are believed (empty:
+    /// loopback peers).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Store tuning (compaction window and interval, history size).
     pub store: StoreConfig,
     /// How long shutdown waits for in-flight requests.
@@ -46,7 +62,14 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 6443)),
             in_memory: false,
             plain_http: false,
-            allow_unauthenticated_remote: false,
+            admin_password: None,
+            authorization: crate::authz::Mode::Rbac,
+            tokens: crate::authn::TokenPolicy::default(),
+            lockout: crate::authn::login::Lockout::default(),
+            jwt_secret: None,
+            issuer: "kubesphere".to_owned(),
+            oauth_clients: vec![crate::oauth::Client::kubesphere_default()],
+            trusted_proxies: Vec::new(),
             store: StoreConfig::default(),
             shutdown_grace: Duration::from_secs(10),
         }
@@ -107,7 +130,13 @@ pub struct RunningServer {
     pub kubeconfig: Option<PathBuf>,
     /// The CA certificate (PEM) clients trust, for HTTPS.
     pub ca_pem: Option<String>,
+    /// A token of the bootstrap admin (what the kubeconfig holds over plain
+    /// HTTP; over HTTPS it holds a client certificate instead).
+    pub admin_token: String,
+    /// The authorizer, for tests that wait for a policy change.
+    pub rbac: Arc<crate::authz::Rbac>,
     store: Option<Store>,
+    _following: Following,
     stop: watch::Sender<bool>,
     accept: JoinHandle<()>,
     controllers: Vec<JoinHandle<()>>,
@@ -126,11 +155,24 @@ fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
+/// What keeps the in-memory views current; dropped at shutdown.
+struct Following {
+    _users: crate::informer::Informer,
+    _revocations: crate::informer::Informer,
+    _rbac: crate::authz::RbacTask,
+}
+
 /// Opens the store, bootstraps it, binds the listener and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
-    if !is_loopback(&config.listen) && !config.allow_unauthenticated_remote {
+    if !is_loopback(&config.listen) && config.plain_http {
         return Err(StartError::Config(format!(
-            "refusing to listen on {}: this server does not authenticate requests yet, so anyone who can reach it would have full access. Listen on a loopback address, or pass --allow-unauthenticated-remote if you accept that",
+            "refusing to serve plain HTTP on {}: passwords and tokens would cross the network in clear; listen on a loopback address or drop --plain-http",
+            config.listen
+        )));
+    }
+    if !is_loopback(&config.listen) && config.authorization == crate::authz::Mode::AlwaysAllow {
+        return Err(StartError::Config(format!(
+            "refusing --authorization-mode AlwaysAllow on {}: it is for benchmarks on a loopback address only",
             config.listen
         )));
     }
@@ -145,10 +187,81 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         Store::open(&data_dir.join("store.db"), config.store.clone())?
     };
     let storage: Arc<dyn Storage> = Arc::new(store.clone());
-    let app = crate::app(storage);
+    let (revocations, revocations_informer) =
+        crate::authn::users::Revocations::follow(Arc::clone(&storage)).await?;
+    let app = crate::app_with(Arc::clone(&storage), Some(Arc::clone(&revocations)));
     crate::bootstrap::bootstrap(&app)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
+    let admin_password = match &config.admin_password {
+        Some(password) => password.clone(),
+        None => {
+            crate::secrets::admin_password(&data_dir).map_err(|source| StartError::DataDir {
+                path: data_dir.clone(),
+                source,
+            })?
+        }
+    };
+    if crate::bootstrap::bootstrap_admin(&app, &admin_password)
+        .await
+        .map_err(|e| StartError::Bootstrap(e.to_string()))?
+    {
+        match &config.admin_password {
+            Some(_) => tracing::info!("created the bootstrap admin with the given password"),
+            None => tracing::info!(
+                file = %data_dir.join(crate::secrets::ADMIN_PASSWORD_FILE).display(),
+                "created the bootstrap admin; its password is in this file"
+            ),
+        }
+    }
+    drop(admin_password);
+    let (users, users_informer) = crate::authn::users::Users::follow(Arc::clone(&storage)).await?;
+    let (rbac, rbac_task) = crate::authz::Rbac::follow(Arc::clone(&storage)).await?;
+
+    let jwt_secret = match &config.jwt_secret {
+        Some(secret) => secret.clone().into_bytes(),
+        None => crate::secrets::jwt_secret(&data_dir).map_err(|source| StartError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?,
+    };
+    let tokens = Arc::new(crate::authn::Tokens::new(
+        crate::authn::jwt::TokenCodec::new(&jwt_secret, config.issuer.clone()),
+        config.tokens,
+        Arc::clone(&users),
+        Arc::clone(&revocations),
+    ));
+    let logins = Arc::new(crate::authn::login::Logins::new(
+        Arc::clone(&users),
+        crate::authn::users::PasswordCache::new(&crate::secrets::random_bytes::<32>(), 10_000),
+        crate::internal::Internal::new(Arc::clone(&app)),
+        config.lockout,
+    ));
+    let security = Arc::new(crate::filters::Security {
+        resolver: app.resolver.clone(),
+        authenticator: crate::authn::Authenticator {
+            tokens: Arc::clone(&tokens),
+            logins: Arc::clone(&logins),
+        },
+        mode: config.authorization,
+        rbac: Arc::clone(&rbac),
+        trusted_proxies: config.trusted_proxies.clone(),
+    });
+    let oauth = Arc::new(crate::oauth::OAuth {
+        tokens: Arc::clone(&tokens),
+        logins,
+        clients: config.oauth_clients.clone(),
+    });
+    let admin = users
+        .get(crate::bootstrap::ADMIN)
+        .ok_or_else(|| StartError::Bootstrap("the bootstrap admin is missing".into()))?;
+    let admin_token = tokens
+        .issue_for(
+            &admin,
+            jiff::Timestamp::now().as_second(),
+            ADMIN_TOKEN_LIFETIME,
+        )
+        .access_token;
 
     let listener = TcpListener::bind(config.listen)
         .await
@@ -182,10 +295,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         )
     };
     let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+    let credentials = match &tls {
+        Some(material) => crate::tls::KubeconfigCredentials::ClientCertificate(
+            material.client_certificate(crate::bootstrap::ADMIN, None)?,
+        ),
+        None => crate::tls::KubeconfigCredentials::Token(admin_token.clone()),
+    };
     let kubeconfig = data_dir.join("kubeconfig");
-    crate::tls::write_kubeconfig(&kubeconfig, &url, ca_pem.as_deref())?;
+    crate::tls::write_kubeconfig(&kubeconfig, &url, ca_pem.as_deref(), &credentials)?;
 
-    let router = crate::router(Arc::clone(&app));
+    let router = crate::secured_router(Arc::clone(&app), security, oauth);
     let (stop, stop_rx) = watch::channel(false);
     let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
     let accept = tokio::spawn(accept_loop(
@@ -196,20 +315,32 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         config.shutdown_grace,
     ));
     let controllers = ks_kube_api::spawn_controllers(Arc::clone(&app));
-    tracing::info!(%url, kubeconfig = %kubeconfig.display(), data_dir = %data_dir.display(), in_memory = config.in_memory, "ks-apiserver is serving");
+    tracing::info!(%url, kubeconfig = %kubeconfig.display(), data_dir = %data_dir.display(), in_memory = config.in_memory, authorization = ?config.authorization, "ks-apiserver is serving");
     Ok(RunningServer {
         app,
         local_addr,
         url,
         kubeconfig: Some(kubeconfig),
         ca_pem,
+        admin_token,
+        rbac,
         store: Some(store),
+        _following: Following {
+            _users: users_informer,
+            _revocations: revocations_informer,
+            _rbac: rbac_task,
+        },
         stop,
         accept,
         controllers,
         grace: config.shutdown_grace,
     })
 }
+
+/// How long the bootstrap admin's token (in a plain-HTTP kubeconfig)
+/// lives: a plain-HTTP server is a loopback development server, and its
+/// kubeconfig is rewritten with a fresh token at every start.
+const ADMIN_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
 async fn accept_loop(
     listener: TcpListener,
@@ -232,10 +363,10 @@ async fn accept_loop(
             _ = stop.changed() => break,
         };
         let _ = tcp.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
         let builder = hyper::server::conn::http1::Builder::new();
         match &acceptor {
             None => {
+                let service = connection_service(router.clone(), peer, None);
                 let conn = builder.serve_connection(TokioIo::new(tcp), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
@@ -247,6 +378,7 @@ async fn accept_loop(
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
+                let router = router.clone();
                 tokio::spawn(async move {
                     let tls =
                         match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
@@ -259,6 +391,14 @@ async fn accept_loop(
                             }
                             Err(_) => return,
                         };
+                    let identity = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .and_then(|cert| crate::tls::certificate_identity(cert))
+                        .map(Arc::new);
+                    let service = connection_service(router, peer, identity);
                     let conn = builder.serve_connection(TokioIo::new(tls), service);
                     if let Err(e) = watcher.watch(conn).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -275,6 +415,32 @@ async fn accept_loop(
     {
         tracing::warn!("in-flight requests did not finish within the shutdown grace period");
     }
+}
+
+/// The router for one connection: every request carries the
+/// [`Connection`](crate::context::Connection) it came in on.
+fn connection_service(
+    router: Router,
+    peer: SocketAddr,
+    client_certificate: Option<Arc<crate::context::CertificateIdentity>>,
+) -> TowerToHyperService<
+    tower::util::MapRequest<
+        Router,
+        impl FnMut(http::Request<hyper::body::Incoming>) -> http::Request<hyper::body::Incoming> + Clone,
+    >,
+> {
+    let connection = crate::context::Connection {
+        peer,
+        client_certificate,
+    };
+    let service = tower::ServiceExt::map_request(
+        router,
+        move |mut request: http::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(connection.clone());
+            request
+        },
+    );
+    TowerToHyperService::new(service)
 }
 
 impl RunningServer {

@@ -35,6 +35,7 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{
     CertificateDer, DnsName, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime,
 };
+use rustls::server::WebPkiClientVerifier;
 use rustls::{CertificateError, RootCertStore, ServerConfig};
 
 /// File name of the CA certificate (PEM) inside the TLS directory.
@@ -161,12 +162,96 @@ pub enum TlsError {
 }
 
 /// What the HTTPS listener and the kubeconfig writer need.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TlsMaterial {
-    /// rustls configuration serving the chain `[server leaf, CA]`.
+    /// rustls configuration serving the chain `[server leaf, CA]` and
+    /// asking for (not requiring) a client certificate signed by the CA.
     pub server_config: Arc<ServerConfig>,
     /// The CA certificate in PEM, for `certificate-authority-data`.
     pub ca_pem: String,
+    issuer: Arc<Issuer<'static, KeyPair>>,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial").finish_non_exhaustive()
+    }
+}
+
+/// A client certificate and its private key, in PEM.
+#[derive(Clone)]
+pub struct ClientCertificate {
+    /// The certificate.
+    pub cert_pem: String,
+    /// The private key (PKCS#8).
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCertificate").finish_non_exhaustive()
+    }
+}
+
+/// How long an issued client certificate is valid.
+const CLIENT_LIFETIME: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+impl TlsMaterial {
+    /// A client certificate signed by the CA, for `user` (subject CN),
+    /// in `group` if given (subject O), valid one year: what kube-apiserver
+    /// and this server read as an identity. (The server reads any number
+    /// of O values; rcgen writes at most one.)
+    pub fn client_certificate(
+        &self,
+        user: &str,
+        group: Option<&str>,
+    ) -> Result<ClientCertificate, TlsError> {
+        let key = KeyPair::generate().map_err(|source| TlsError::Generate {
+            what: "client key",
+            source,
+        })?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        if let Some(group) = group {
+            params
+                .distinguished_name
+                .push(DnType::OrganizationName, group);
+        }
+        params.distinguished_name.push(DnType::CommonName, user);
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        set_validity(&mut params, CLIENT_LIFETIME);
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .map_err(|source| TlsError::Generate {
+                what: "client certificate",
+                source,
+            })?;
+        Ok(ClientCertificate {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+}
+
+/// The identity in a verified client certificate (the first of the
+/// chain): subject CN as the user, subject O values as the groups. `None`
+/// when the certificate has no CN.
+pub fn certificate_identity(der: &[u8]) -> Option<crate::context::CertificateIdentity> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let subject = cert.subject();
+    let user = subject.iter_common_name().next()?.as_str().ok()?.to_owned();
+    if user.is_empty() {
+        return None;
+    }
+    let groups = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok())
+        .map(str::to_owned)
+        .collect();
+    Some(crate::context::CertificateIdentity { user, groups })
 }
 
 /// Loads the CA from `dir` (`ca.crt`, `ca.key`) or creates it (10 years
@@ -236,32 +321,39 @@ pub fn load_or_create(dir: &Path, hosts: &[String]) -> Result<TlsMaterial, TlsEr
     tracing::info!(dir = %dir.display(), hosts = ?hosts_of(hosts), "issued server certificate");
 
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let server_error = |source| TlsError::ServerConfig {
+        dir: dir.to_owned(),
+        source,
+    };
+    // Client certificates are asked for and verified against the CA, but
+    // not required: other clients authenticate with tokens or passwords.
+    let mut roots = RootCertStore::empty();
+    roots.add(ca_der.clone()).map_err(server_error)?;
+    let client_verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .allow_unauthenticated()
+            .build()
+            .map_err(|e| server_error(rustls::Error::General(e.to_string())))?;
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .and_then(|builder| {
             builder
-                .with_no_client_auth()
+                .with_client_cert_verifier(client_verifier)
                 .with_single_cert(vec![leaf.der().clone(), ca_der], key)
         })
-        .map_err(|source| TlsError::ServerConfig {
-            dir: dir.to_owned(),
-            source,
-        })?;
+        .map_err(server_error)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsMaterial {
         server_config: Arc::new(config),
         ca_pem,
+        issuer: Arc::new(issuer),
     })
 }
 
 /// Writes a kubeconfig (YAML, mode 0600 on unix) with one cluster `ks-rs`
-/// pointing at `server_url`, one user `ks-rs-admin` without credentials, one
-/// context `ks-rs`, and `current-context: ks-rs`.
-///
-/// The user carries `username: ks-rs-admin` and nothing else: with no
-/// identity at all, kubectl prompts for a username on https servers (and
-/// fails with `EOF` when stdin is not a terminal). kube-rs ignores a username
-/// without a password.
+/// pointing at `server_url`, one user `ks-rs-admin` holding `credentials`
+/// (a client certificate over HTTPS, a token over plain HTTP), one context
+/// `ks-rs`, and `current-context: ks-rs`.
 ///
 /// With `ca_pem`, the cluster trusts exactly that CA
 /// (`certificate-authority-data`); without it (plain http URLs), it carries
@@ -272,6 +364,7 @@ pub fn write_kubeconfig(
     path: &Path,
     server_url: &str,
     ca_pem: Option<&str>,
+    credentials: &KubeconfigCredentials,
 ) -> Result<(), TlsError> {
     let valid_url = ["http://", "https://"]
         .iter()
@@ -299,8 +392,17 @@ pub fn write_kubeconfig(
         }],
         users: vec![NamedUser {
             name: KUBECONFIG_USER,
-            user: User {
-                username: KUBECONFIG_USER,
+            user: match credentials {
+                KubeconfigCredentials::ClientCertificate(cert) => User {
+                    client_certificate_data: Some(b64(&cert.cert_pem)),
+                    client_key_data: Some(b64(&cert.key_pem)),
+                    token: None,
+                },
+                KubeconfigCredentials::Token(token) => User {
+                    client_certificate_data: None,
+                    client_key_data: None,
+                    token: Some(token),
+                },
             },
         }],
         contexts: vec![NamedContext {
@@ -319,10 +421,7 @@ pub fn write_kubeconfig(
         source: io::Error::other(e),
     })?;
     let yaml = format!(
-        "# Written by ks-apiserver.\n\
-         # No credentials yet: ks-apiserver does not authenticate clients so far.\n\
-         # The username alone (no password) only stops kubectl from prompting for\n\
-         # one over https.\n{yaml}"
+        "# Written by ks-apiserver: the bootstrap admin's credentials. Keep it private.\n{yaml}"
     );
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
@@ -591,8 +690,27 @@ struct NamedUser<'a> {
 }
 
 #[derive(serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct User<'a> {
-    username: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_certificate_data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_key_data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+}
+
+fn b64(pem: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(pem)
+}
+
+/// How the kubeconfig's user authenticates.
+#[derive(Debug)]
+pub enum KubeconfigCredentials {
+    /// A client certificate (HTTPS).
+    ClientCertificate(ClientCertificate),
+    /// A bearer token (plain HTTP, where no certificate can be presented).
+    Token(String),
 }
 
 #[derive(serde::Serialize)]
@@ -938,14 +1056,13 @@ mod tests {
         let path = dir.path().join("kubeconfig");
         // An existing, more open file is replaced, mode included.
         fs::write(&path, "old")?;
-        write_kubeconfig(&path, "https://127.0.0.1:6443", Some(&material.ca_pem))?;
-
-        let text = fs::read_to_string(&path)?;
-        assert!(
-            text.lines()
-                .any(|l| l.trim_start().starts_with("# No credentials yet")),
-            "{text}"
-        );
+        let client = material.client_certificate("admin", Some("team-a"))?;
+        write_kubeconfig(
+            &path,
+            "https://127.0.0.1:6443",
+            Some(&material.ca_pem),
+            &KubeconfigCredentials::ClientCertificate(client.clone()),
+        )?;
         let config = load_yaml(&path)?;
         assert_eq!(config["apiVersion"], "v1");
         assert_eq!(config["kind"], "Config");
@@ -965,12 +1082,28 @@ mod tests {
         assert_eq!(config["contexts"][0]["context"]["cluster"], "ks-rs");
         assert_eq!(config["contexts"][0]["context"]["user"], "ks-rs-admin");
         assert_eq!(config["users"][0]["name"], "ks-rs-admin");
-        // An identity hint only: no password, token or client certificate.
+        // The client certificate and its key, nothing else.
         let user = config["users"][0]["user"]
             .as_mapping()
             .ok_or("user is not a mapping")?;
-        assert_eq!(user.len(), 1, "{user:?}");
-        assert_eq!(user["username"], "ks-rs-admin");
+        assert_eq!(user.len(), 2, "{user:?}");
+        let decode = |key: &str| -> Result<String, Box<dyn std::error::Error>> {
+            let data = user[key].as_str().ok_or("not a string")?;
+            Ok(String::from_utf8(
+                base64::engine::general_purpose::STANDARD.decode(data)?,
+            )?)
+        };
+        assert_eq!(decode("client-certificate-data")?, client.cert_pem);
+        assert_eq!(decode("client-key-data")?, client.key_pem);
+        // The certificate names the user and groups, as the server reads it.
+        let der = CertificateDer::from_pem_slice(client.cert_pem.as_bytes())?;
+        assert_eq!(
+            certificate_identity(&der),
+            Some(crate::context::CertificateIdentity {
+                user: "admin".into(),
+                groups: vec!["team-a".into()],
+            })
+        );
         assert_eq!(config["clusters"].as_sequence().map(Vec::len), Some(1));
         assert_eq!(config["users"].as_sequence().map(Vec::len), Some(1));
         assert_eq!(config["contexts"].as_sequence().map(Vec::len), Some(1));
@@ -987,8 +1120,14 @@ mod tests {
     fn kubeconfig_for_plain_http_has_no_ca() -> TestResult {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("nested").join("kubeconfig");
-        write_kubeconfig(&path, "http://localhost:8080", None)?;
+        write_kubeconfig(
+            &path,
+            "http://localhost:8080",
+            None,
+            &KubeconfigCredentials::Token("t0ken".into()),
+        )?;
         let config = load_yaml(&path)?;
+        assert_eq!(config["users"][0]["user"]["token"], "t0ken");
         let cluster = &config["clusters"][0]["cluster"];
         assert_eq!(cluster["server"], "http://localhost:8080");
         assert_eq!(cluster["insecure-skip-tls-verify"], false);
@@ -1000,6 +1139,7 @@ mod tests {
     fn kubeconfig_server_url_is_validated_and_quoted() -> TestResult {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("kubeconfig");
+        let none = KubeconfigCredentials::Token(String::new());
         for bad in [
             "",
             "127.0.0.1:6443",
@@ -1007,7 +1147,7 @@ mod tests {
             "https://host\n  evil: true",
             "ftp://host",
         ] {
-            let err = write_kubeconfig(&path, bad, None).err().ok_or(bad)?;
+            let err = write_kubeconfig(&path, bad, None, &none).err().ok_or(bad)?;
             assert!(
                 matches!(&err, TlsError::InvalidServerUrl { url, .. } if url == bad),
                 "{err:?}"
@@ -1015,7 +1155,7 @@ mod tests {
         }
         assert!(!path.exists());
         let odd = r#"https://[::1]:6443/a"b\c#d:e'f"#;
-        write_kubeconfig(&path, odd, None)?;
+        write_kubeconfig(&path, odd, None, &none)?;
         assert_eq!(load_yaml(&path)?["clusters"][0]["cluster"]["server"], odd);
         Ok(())
     }

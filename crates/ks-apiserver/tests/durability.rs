@@ -119,7 +119,7 @@ impl Server {
             }
         };
         assert!(url.starts_with("http://127.0.0.1:"), "unexpected URL {url}");
-        let client = common::client_for(&url);
+        let client = common::client_for(&url, &common::kubeconfig_token(data_dir));
         let server = Server {
             child,
             url,

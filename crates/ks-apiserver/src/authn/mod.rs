@@ -218,8 +218,15 @@ impl Tokens {
         if !self.policy.multiple_login {
             self.revoke_all(&user.name, now).await?;
         }
+        Ok(self.issue_for(user, now, self.policy.access_max_age))
+    }
+
+    /// A token pair whose access token lives `lifetime` (the refresh
+    /// token the inactivity timeout longer), revoking nothing: for the
+    /// server's own kubeconfig.
+    pub fn issue_for(&self, user: &UserRecord, now: i64, lifetime: Duration) -> TokenPair {
         let iat = self.revocations.issue_time(&user.name, now);
-        let access = self.policy.access_max_age.as_secs() as i64;
+        let access = lifetime.as_secs() as i64;
         let refresh = access + self.policy.inactivity_timeout.as_secs() as i64;
         let mut extra = std::collections::BTreeMap::new();
         if !user.email.is_empty() {
@@ -234,12 +241,12 @@ impl Tokens {
             iat,
             exp: Some(iat + lifetime),
         };
-        Ok(TokenPair {
+        TokenPair {
             access_token: self.codec.sign(&claims(TokenType::Access, access)),
             token_type: "Bearer",
             refresh_token: self.codec.sign(&claims(TokenType::Refresh, refresh)),
             expires_in: access as u64,
-        })
+        }
     }
 
     /// The user of a valid, unrevoked token of `token_type` at `now`.

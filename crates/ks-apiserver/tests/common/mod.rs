@@ -1,6 +1,6 @@
 //! Starting an in-process server for tests.
 
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ impl TestServer {
         tweak(&mut config);
         let server = ks_apiserver::start(config).await.unwrap();
         let url = server.url.clone();
-        let client = client_for(&url);
+        let client = client_for(&url, &server.admin_token);
         TestServer {
             server: Some(server),
             client,
@@ -45,7 +45,24 @@ impl TestServer {
     }
 }
 
-pub fn client_for(url: &str) -> kube::Client {
-    let config = kube::Config::new(url.parse().unwrap());
+/// A client of a plain-HTTP server at `url` with a bearer token.
+pub fn client_for(url: &str, token: &str) -> kube::Client {
+    let mut config = kube::Config::new(url.parse().unwrap());
+    config.auth_info.token = Some(token.to_owned().into());
     kube::Client::try_from(config).unwrap()
+}
+
+/// A client of a plain-HTTP server at `url` with no credentials at all.
+pub fn anonymous_client_for(url: &str) -> kube::Client {
+    kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap()
+}
+
+/// The bearer token a plain-HTTP server wrote into `DATA/kubeconfig`.
+pub fn kubeconfig_token(data_dir: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(data_dir.join("kubeconfig")).unwrap();
+    let config: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    config["users"][0]["user"]["token"]
+        .as_str()
+        .expect("a token in the kubeconfig")
+        .to_owned()
 }

@@ -328,8 +328,10 @@ pub(crate) fn decode_body(
     Ok(value)
 }
 
-/// Creates an object from inside the server (bootstrap, controllers).
-/// Returns false when it already exists.
+/// Creates an object from inside the server (bootstrap, controllers), as
+/// `system:apiserver` in `system:masters` (Kubernetes' loopback identity),
+/// through the whole admission chain. Returns false when it already
+/// exists.
 pub async fn create_internal(app: &App, obj: Value) -> ApiResult<bool> {
     let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
@@ -355,7 +357,8 @@ pub async fn create_internal(app: &App, obj: Value) -> ApiResult<bool> {
     {
         return Ok(false);
     }
-    let user = UserInfo::default();
+    // Kubernetes' loopback identity: the server's own writes.
+    let user = UserInfo::new("system:apiserver", ["system:masters"]);
     let target = Target {
         def,
         namespace: &namespace,
