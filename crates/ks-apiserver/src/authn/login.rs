@@ -27,20 +27,22 @@ static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
     bcrypt::hash(secret, super::BCRYPT_COST).unwrap_or_default()
 });
 
-/// How a login arrived, as a LoginRecord's `spec.type` says.
+/// How a login arrived, as a LoginRecord's `spec.type` says
+/// (KubeSphere's values: `Token` for the password grant, `Basic` for
+/// basic authentication; `OAuth` is for identity providers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginType {
     /// The OAuth password grant.
     Token,
     /// Basic authentication on a request.
-    Password,
+    Basic,
 }
 
 impl LoginType {
     fn as_str(self) -> &'static str {
         match self {
             LoginType::Token => "Token",
-            LoginType::Password => "Password",
+            LoginType::Basic => "Basic",
         }
     }
 }
@@ -180,7 +182,7 @@ impl Logins {
             self.record(&user.name, kind, source, false, "the user has no password");
             return Err(LoginError::InvalidCredentials);
         };
-        if kind == LoginType::Password && self.cache.contains(&user.name, password, &hash) {
+        if kind == LoginType::Basic && self.cache.contains(&user.name, password, &hash) {
             return Ok(user);
         }
         match verify(password.to_owned(), hash.clone()).await? {

@@ -366,7 +366,7 @@ impl Authenticator {
             Credentials::Basic { user, password } => {
                 let user = self
                     .logins
-                    .login(&user, &password, LoginType::Password, source)
+                    .login(&user, &password, LoginType::Basic, source)
                     .await?;
                 Ok((user_info(&user), Method::Basic))
             }
