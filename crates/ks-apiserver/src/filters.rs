@@ -335,7 +335,7 @@ impl ImpersonationCheck {
 
 /// The user the `Impersonate-*` headers name (400 when they are
 /// inconsistent).
-fn impersonated_user(headers: &HeaderMap) -> Result<UserInfo, ApiError> {
+pub(crate) fn impersonated_user(headers: &HeaderMap) -> Result<UserInfo, ApiError> {
     let text = |v: &HeaderValue| {
         v.to_str()
             .map(str::to_owned)

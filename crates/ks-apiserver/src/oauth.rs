@@ -80,7 +80,7 @@ pub fn routes(oauth: Arc<OAuth>) -> Router {
 /// The token request form. Unknown fields (the console's `encrypt`, a
 /// `scope`) are ignored.
 #[derive(Default, Deserialize)]
-struct TokenForm {
+pub(crate) struct TokenForm {
     #[serde(default)]
     grant_type: String,
     #[serde(default)]
@@ -93,6 +93,11 @@ struct TokenForm {
     password: String,
     #[serde(default)]
     refresh_token: String,
+}
+
+/// Decodes a token request body (bounded by the route's body limit).
+pub(crate) fn parse_form(body: &[u8]) -> Result<TokenForm, serde_urlencoded::de::Error> {
+    serde_urlencoded::from_bytes(body)
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -132,7 +137,7 @@ async fn token(
             "the body must be application/x-www-form-urlencoded",
         );
     }
-    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
+    let Ok(form) = parse_form(&body) else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "malformed form");
     };
     let known = oauth
