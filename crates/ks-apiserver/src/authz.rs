@@ -222,6 +222,13 @@ impl Rbac {
         }
     }
 
+    /// Decides `attrs`, leaving the reason unrendered.
+    pub fn check(&self, attrs: &Attributes<'_>) -> crate::context::RbacVerdict {
+        let snapshot = self.snapshot();
+        let decision = snapshot.decide(attrs);
+        crate::context::RbacVerdict { snapshot, decision }
+    }
+
     /// Decides `attrs`: allowed, and why.
     pub fn decide(&self, attrs: &Attributes<'_>) -> (bool, String) {
         let snapshot = self.snapshot();

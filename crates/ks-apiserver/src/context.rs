@@ -48,6 +48,16 @@ pub struct Decision {
     pub reason: String,
 }
 
+/// An RBAC decision whose reason is rendered only when someone reads it
+/// (the audit record), not on the request's path.
+#[derive(Clone, Debug)]
+pub struct RbacVerdict {
+    /// The policy the decision was made with.
+    pub snapshot: Arc<ks_rbac::PolicySnapshot>,
+    /// The decision.
+    pub decision: ks_rbac::Decision,
+}
+
 /// Everything the filters established about one request.
 #[derive(Debug)]
 pub struct RequestRecord {
@@ -69,6 +79,7 @@ pub struct RequestRecord {
     user: OnceLock<UserInfo>,
     impersonated: OnceLock<UserInfo>,
     decision: OnceLock<Decision>,
+    verdict: OnceLock<RbacVerdict>,
 }
 
 impl RequestRecord {
@@ -92,6 +103,7 @@ impl RequestRecord {
             user: OnceLock::new(),
             impersonated: OnceLock::new(),
             decision: OnceLock::new(),
+            verdict: OnceLock::new(),
         }
     }
 
@@ -112,9 +124,28 @@ impl RequestRecord {
         self.impersonated().or_else(|| self.user())
     }
 
-    /// The authorization decision, once authorization has run.
+    /// The authorization decision, once authorization has run (an RBAC
+    /// decision's reason is rendered on the first call).
     pub fn decision(&self) -> Option<&Decision> {
-        self.decision.get()
+        if let Some(decision) = self.decision.get() {
+            return Some(decision);
+        }
+        let verdict = self.verdict.get()?;
+        let user = self.effective_user()?;
+        let attrs = ks_rbac::Attributes {
+            extra: (&user.extra).into(),
+            ..ks_rbac::Attributes::from_request_info(&self.info, &user.name, &user.groups)
+        };
+        let decision = Decision {
+            allowed: verdict.decision.is_allowed(),
+            reason: verdict.snapshot.explain(&attrs, verdict.decision),
+        };
+        Some(self.decision.get_or_init(|| decision))
+    }
+
+    /// Records an RBAC decision, its reason to be rendered when read.
+    pub fn set_rbac_verdict(&self, verdict: RbacVerdict) {
+        let _ = self.verdict.set(verdict);
     }
 
     /// Records the authenticated user (the first call wins).

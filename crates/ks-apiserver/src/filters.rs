@@ -29,7 +29,7 @@ use ks_request_info::{OwnedRequestInfo, Resolver, ResourceScope};
 use crate::authn::login::{LoginError, LoginSource};
 use crate::authn::{AUTHENTICATED, Authenticator, AuthnError, UNAUTHENTICATED};
 use crate::authz::{Mode, Rbac};
-use crate::context::{Connection, Decision, RequestRecord};
+use crate::context::{Connection, Decision, RbacVerdict, RequestRecord};
 use crate::internal::MASTERS_GROUP;
 
 /// Paths anyone may call, authenticated or not: logging in, discovering
@@ -126,19 +126,41 @@ impl Security {
         ips
     }
 
-    /// Decides whether `user` may do `info`: the allow and its reason.
-    pub fn authorize(&self, info: &OwnedRequestInfo, user: &UserInfo) -> Decision {
+    /// The decision that needs no policy: everything under
+    /// `AlwaysAllow`, and members of `system:masters`.
+    fn fast_path(&self, user: &UserInfo) -> Option<Decision> {
         if self.mode == Mode::AlwaysAllow {
-            return Decision {
+            return Some(Decision {
                 allowed: true,
                 reason: "authorization mode AlwaysAllow".into(),
-            };
+            });
         }
         if user.groups.iter().any(|g| g == MASTERS_GROUP) {
-            return Decision {
+            return Some(Decision {
                 allowed: true,
                 reason: format!("member of {MASTERS_GROUP}"),
-            };
+            });
+        }
+        None
+    }
+
+    /// What the request path does: decides whether `user` may do `info`,
+    /// leaving an RBAC decision's reason unrendered.
+    pub fn check(&self, info: &OwnedRequestInfo, user: &UserInfo) -> Check {
+        if let Some(decision) = self.fast_path(user) {
+            return Check::Decided(decision);
+        }
+        let attrs = Attributes {
+            extra: (&user.extra).into(),
+            ..Attributes::from_request_info(info, &user.name, &user.groups)
+        };
+        Check::Rbac(self.rbac.check(&attrs))
+    }
+
+    /// Decides whether `user` may do `info`: the allow and its reason.
+    pub fn authorize(&self, info: &OwnedRequestInfo, user: &UserInfo) -> Decision {
+        if let Some(decision) = self.fast_path(user) {
+            return decision;
         }
         let attrs = Attributes {
             extra: (&user.extra).into(),
@@ -146,6 +168,25 @@ impl Security {
         };
         let (allowed, reason) = self.rbac.decide(&attrs);
         Decision { allowed, reason }
+    }
+}
+
+/// An authorization decision as the request path makes it.
+#[derive(Debug)]
+pub enum Check {
+    /// Decided without the policy, with its reason.
+    Decided(Decision),
+    /// Decided by RBAC; the reason is rendered when read.
+    Rbac(RbacVerdict),
+}
+
+impl Check {
+    /// Whether the request is allowed.
+    pub fn allowed(&self) -> bool {
+        match self {
+            Check::Decided(d) => d.allowed,
+            Check::Rbac(v) => v.decision.is_allowed(),
+        }
     }
 }
 
@@ -472,14 +513,21 @@ pub async fn authorize(
         });
         return ApiError::unauthorized("Unauthorized").into_response();
     }
-    let decision = security.authorize(&record.info, user);
-    let allowed = decision.allowed;
+    let allowed = match security.check(&record.info, user) {
+        Check::Decided(decision) => {
+            let allowed = decision.allowed;
+            record.set_decision(decision);
+            allowed
+        }
+        Check::Rbac(verdict) => {
+            let allowed = verdict.decision.is_allowed();
+            record.set_rbac_verdict(verdict);
+            allowed
+        }
+    };
     if !allowed {
-        let err = forbidden(&record.info, user);
-        record.set_decision(decision);
-        return err.into_response();
+        return forbidden(&record.info, user).into_response();
     }
-    record.set_decision(decision);
     next.run(request).await
 }
 

@@ -135,6 +135,9 @@ pub struct RunningServer {
     pub admin_token: String,
     /// The authorizer, for tests that wait for a policy change.
     pub rbac: Arc<crate::authz::Rbac>,
+    /// The filter chain's state (authenticators, authorizer), for tests
+    /// and benchmarks that call it without HTTP.
+    pub security: Arc<crate::filters::Security>,
     store: Option<Store>,
     _following: Following,
     stop: watch::Sender<bool>,
@@ -304,7 +307,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let kubeconfig = data_dir.join("kubeconfig");
     crate::tls::write_kubeconfig(&kubeconfig, &url, ca_pem.as_deref(), &credentials)?;
 
-    let router = crate::secured_router(Arc::clone(&app), security, oauth);
+    let router = crate::secured_router(Arc::clone(&app), Arc::clone(&security), oauth);
     let (stop, stop_rx) = watch::channel(false);
     let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
     let accept = tokio::spawn(accept_loop(
@@ -324,6 +327,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         ca_pem,
         admin_token,
         rbac,
+        security,
         store: Some(store),
         _following: Following {
             _users: users_informer,

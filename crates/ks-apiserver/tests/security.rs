@@ -682,3 +682,32 @@ async fn revocation_survives_a_restart() {
     }
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn basic_authentication_costs_one_bcrypt_per_credential() {
+    let ts = server().await;
+    let logins = &ts.server.as_ref().unwrap().security.authenticator.logins;
+    let before = logins.password_checks();
+    let header = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("admin:{PASSWORD}"))
+    );
+    for _ in 0..1000 {
+        let reply = get(&ts.url, "/api/v1/namespaces/default", &header).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    assert_eq!(logins.password_checks() - before, 1);
+    // A different password for the same user is checked, not cached.
+    let wrong = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("admin:Wr0ngPassword")
+    );
+    assert_eq!(
+        get(&ts.url, "/api/v1/namespaces/default", &wrong)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(logins.password_checks() - before, 2);
+    ts.stop().await;
+}

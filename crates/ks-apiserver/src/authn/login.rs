@@ -10,6 +10,7 @@
 //! passed since it was set (the user controller also lifts it then).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -106,6 +107,8 @@ pub struct Logins {
     failures: Mutex<FxHashMap<String, VecDeque<i64>>>,
     /// Locks set here, until the informer shows them: user -> lock time.
     locked: Mutex<FxHashMap<String, i64>>,
+    /// bcrypt verifications run (the costly part of a login).
+    checks: AtomicU64,
 }
 
 impl std::fmt::Debug for Logins {
@@ -141,12 +144,19 @@ impl Logins {
             lockout,
             failures: Mutex::default(),
             locked: Mutex::default(),
+            checks: AtomicU64::new(0),
         }
     }
 
     /// The users directory.
     pub fn users(&self) -> &Arc<Users> {
         &self.users
+    }
+
+    /// How many bcrypt verifications logins have cost so far (cached
+    /// basic-authentication credentials cost none).
+    pub fn password_checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
     }
 
     /// Checks `password` for the user `login` names (name or email).
@@ -185,6 +195,7 @@ impl Logins {
         if kind == LoginType::Basic && self.cache.contains(&user.name, password, &hash) {
             return Ok(user);
         }
+        self.checks.fetch_add(1, Ordering::Relaxed);
         match verify(password.to_owned(), hash.clone()).await? {
             true => {
                 self.cache.insert(&user.name, password, &hash);

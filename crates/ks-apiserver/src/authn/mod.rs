@@ -189,6 +189,42 @@ pub struct Tokens {
     policy: TokenPolicy,
     users: Arc<Users>,
     revocations: Arc<Revocations>,
+    verified: TokenCache,
+}
+
+/// Access tokens verified before, so that a client sending the same token
+/// on every request pays the signature check and the claims decoding
+/// once. An entry is found by a fast hash of the token and used only if
+/// the whole token is equal (a hash collision never authenticates
+/// anyone); expiry, revocation and the user's current record are checked
+/// on every hit.
+#[derive(Default)]
+struct TokenCache {
+    entries: std::sync::RwLock<rustc_hash::FxHashMap<u64, Arc<Verified>>>,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache").finish_non_exhaustive()
+    }
+}
+
+/// How many verified tokens are kept (a full cache starts over).
+const TOKEN_CACHE_CAPACITY: usize = 16 * 1024;
+
+struct Verified {
+    token: Box<str>,
+    iat: i64,
+    exp: i64,
+    user: Arc<UserRecord>,
+    info: UserInfo,
+}
+
+fn token_hash(token: &str) -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = rustc_hash::FxBuildHasher.build_hasher();
+    hasher.write(token.as_bytes());
+    hasher.finish()
 }
 
 impl Tokens {
@@ -204,6 +240,7 @@ impl Tokens {
             policy,
             users,
             revocations,
+            verified: TokenCache::default(),
         }
     }
 
@@ -269,6 +306,53 @@ impl Tokens {
             .filter(|u| !u.is_disabled())
             .ok_or(AuthnError::UserGone)?;
         Ok((claims, user))
+    }
+
+    /// The user of a valid, unrevoked access token at `now`: what a
+    /// bearer token authenticates as. Cached (see `TokenCache`).
+    pub fn authenticate_access(&self, token: &str, now: i64) -> Result<UserInfo, AuthnError> {
+        let hash = token_hash(token);
+        let hit = self
+            .verified
+            .entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&hash)
+            .filter(|v| &*v.token == token)
+            .cloned();
+        if let Some(v) = hit
+            && v.exp > now
+        {
+            if self.revocations.is_revoked(&v.user.name, v.iat) {
+                return Err(AuthnError::Revoked);
+            }
+            // The user as it is now: the same record, or decide afresh.
+            if let Some(current) = self.users.get(&v.user.name)
+                && Arc::ptr_eq(&current, &v.user)
+                && !current.is_disabled()
+            {
+                return Ok(v.info.clone());
+            }
+        }
+        let (claims, user) = self.verify(token, TokenType::Access, now)?;
+        let info = user_info(&user);
+        let verified = Arc::new(Verified {
+            token: token.into(),
+            iat: claims.iat,
+            exp: claims.exp.unwrap_or(0),
+            user,
+            info: info.clone(),
+        });
+        let mut entries = self
+            .verified
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= TOKEN_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(hash, verified);
+        Ok(info)
     }
 
     /// Revokes every token of `user` issued up to `now`.
@@ -360,8 +444,7 @@ impl Authenticator {
         let now = jiff::Timestamp::now().as_second();
         match parse_authorization(value.as_bytes())? {
             Credentials::Bearer(token) => {
-                let (_, user) = self.tokens.verify(token, TokenType::Access, now)?;
-                Ok((user_info(&user), Method::Token))
+                Ok((self.tokens.authenticate_access(token, now)?, Method::Token))
             }
             Credentials::Basic { user, password } => {
                 let user = self
