@@ -364,10 +364,19 @@ impl Tokens {
     }
 }
 
-/// The user of an authenticated request: name, uid, `system:authenticated`
-/// and the email as extra, as KubeSphere's authenticators fill it in.
+/// The user of an authenticated request: name, uid, the user's
+/// `spec.groups` and `system:authenticated`, and the email as extra, as
+/// KubeSphere's authenticators fill it in. Groups named `system:...` are
+/// Kubernetes' own (`system:masters` passes every check) and are never
+/// taken from a user object.
 pub fn user_info(user: &UserRecord) -> UserInfo {
-    let mut info = UserInfo::new(user.name.clone(), [AUTHENTICATED]);
+    let groups = user
+        .groups
+        .iter()
+        .map(String::as_str)
+        .filter(|g| !g.starts_with("system:"))
+        .chain([AUTHENTICATED]);
+    let mut info = UserInfo::new(user.name.clone(), groups);
     info.uid = user.uid.clone();
     if !user.email.is_empty() {
         info.extra
@@ -502,6 +511,23 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn user_groups_come_from_the_spec_but_never_system_ones() {
+        let user = UserRecord {
+            name: "alice".into(),
+            uid: "u1".into(),
+            email: "a@x.io".into(),
+            password_hash: None,
+            state: "Active".into(),
+            last_transition: None,
+            groups: vec!["dev".into(), "system:masters".into(), AUTHENTICATED.into()],
+        };
+        let info = user_info(&user);
+        assert_eq!(info.groups, ["dev", AUTHENTICATED]);
+        assert_eq!(info.uid, "u1");
+        assert_eq!(info.extra["email"], ["a@x.io"]);
     }
 
     #[test]

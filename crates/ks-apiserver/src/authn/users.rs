@@ -37,6 +37,8 @@ pub struct UserRecord {
     pub state: String,
     /// `status.lastTransitionTime`, seconds since the epoch.
     pub last_transition: Option<i64>,
+    /// `spec.groups`: the groups KubeSphere's authenticators give the user.
+    pub groups: Vec<String>,
 }
 
 impl UserRecord {
@@ -62,6 +64,18 @@ impl UserRecord {
                 .and_then(Value::as_str)
                 .and_then(|t| t.parse::<jiff::Timestamp>().ok())
                 .map(|t| t.as_second()),
+            groups: spec
+                .and_then(|p| p.get("groups"))
+                .and_then(Value::as_array)
+                .map(|groups| {
+                    groups
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .filter(|g| !g.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 
@@ -397,13 +411,14 @@ mod tests {
     fn records_read_kubesphere_users() {
         let obj = json!({
             "metadata": {"name": "alice", "uid": "u1"},
-            "spec": {"email": "alice@example.com", "password": HASH},
+            "spec": {"email": "alice@example.com", "password": HASH, "groups": ["dev", ""]},
             "status": {"state": "AuthLimitExceeded", "lastTransitionTime": "2026-01-02T03:04:05Z"}
         });
         let r = UserRecord::from_object(&obj).unwrap();
         assert_eq!(r.password_hash.as_deref(), Some(HASH));
         assert_eq!(r.state, "AuthLimitExceeded");
         assert_eq!(r.last_transition, Some(1_767_323_045));
+        assert_eq!(r.groups, ["dev"]);
         let plain = json!({"metadata": {"name": "bob"}, "spec": {"password": "P@88w0rd"}});
         assert_eq!(UserRecord::from_object(&plain).unwrap().password_hash, None);
         assert_eq!(UserRecord::from_object(&json!({"metadata": {}})), None);
