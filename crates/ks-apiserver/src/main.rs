@@ -34,6 +34,10 @@ struct Args {
     /// loopback only).
     #[arg(long, default_value = "RBAC", value_name = "MODE", value_parser = parse_mode)]
     authorization_mode: ks_apiserver::authz::Mode,
+    /// Peers whose X-Forwarded-For / X-Client-IP headers are believed
+    /// (comma-separated IP addresses; default: loopback peers only).
+    #[arg(long, value_name = "IPS", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Revisions kept behind the current one at each compaction.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     compaction_retain: u64,
@@ -71,6 +75,7 @@ async fn run(args: Args) -> ExitCode {
     config.in_memory = args.in_memory;
     config.plain_http = args.plain_http;
     config.authorization = args.authorization_mode;
+    config.trusted_proxies = args.trusted_proxies;
     config.admin_password = match admin_password(args.admin_password_file.as_deref()) {
         Ok(password) => password,
         Err(e) => {
