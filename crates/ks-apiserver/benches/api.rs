@@ -16,7 +16,9 @@
 //! watch fan-out (1,000 watchers, latency from sending a write to each
 //! watcher receiving its event: median, p99); and, once, server RSS with
 //! `KS_BENCH_OBJECTS` (default 100,000) stored ConfigMaps and the startup
-//! time on that data dir.
+//! time on that data dir; and (`secured`) get-by-name throughput on a
+//! data dir holding ks-rbac's synthetic 100k-binding policy, under RBAC
+//! against `--authorization-mode AlwaysAllow`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -124,6 +126,10 @@ fn free_port() -> u16 {
 }
 
 async fn start_server(data_dir: &Path, plain: bool) -> (Server, Duration) {
+    start_server_with(data_dir, plain, &[]).await
+}
+
+async fn start_server_with(data_dir: &Path, plain: bool, extra: &[&str]) -> (Server, Duration) {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let bin = std::env::var_os("KS_BENCH_BIN").map_or_else(
@@ -138,6 +144,7 @@ async fn start_server(data_dir: &Path, plain: bool) -> (Server, Duration) {
     if plain {
         cmd.arg("--plain-http");
     }
+    cmd.args(extra);
     cmd.env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -464,6 +471,149 @@ async fn bench_memory(objects: usize) {
     );
 }
 
+/// Creates every object of ks-rbac's synthetic policy through the API
+/// with `CLIENTS` connections; returns how many were refused.
+async fn load_policy(target: &Target, policy: &ks_rbac::Policy) -> usize {
+    fn items<T: serde::Serialize>(
+        out: &mut Vec<(String, String)>,
+        objects: &[T],
+        path: impl Fn(&serde_json::Value) -> String,
+    ) {
+        for o in objects {
+            let v = serde_json::to_value(o).unwrap();
+            out.push((path(&v), v.to_string()));
+        }
+    }
+    let ns = |v: &serde_json::Value| v["metadata"]["namespace"].as_str().unwrap_or("").to_owned();
+    let rbac = "/apis/rbac.authorization.k8s.io/v1";
+    let iam = "/apis/iam.kubesphere.io/v1alpha2";
+    let mut waves: Vec<Vec<(String, String)>> = vec![Vec::new(), Vec::new(), Vec::new()];
+    items(&mut waves[0], &policy.namespaces, |_| {
+        "/api/v1/namespaces".into()
+    });
+    items(&mut waves[1], &policy.roles, |v| {
+        format!("{rbac}/namespaces/{}/roles", ns(v))
+    });
+    items(&mut waves[1], &policy.cluster_roles, |_| {
+        format!("{rbac}/clusterroles")
+    });
+    items(&mut waves[1], &policy.global_roles, |_| {
+        format!("{iam}/globalroles")
+    });
+    items(&mut waves[1], &policy.workspace_roles, |_| {
+        format!("{iam}/workspaceroles")
+    });
+    items(&mut waves[2], &policy.role_bindings, |v| {
+        format!("{rbac}/namespaces/{}/rolebindings", ns(v))
+    });
+    items(&mut waves[2], &policy.cluster_role_bindings, |_| {
+        format!("{rbac}/clusterrolebindings")
+    });
+    items(&mut waves[2], &policy.global_role_bindings, |_| {
+        format!("{iam}/globalrolebindings")
+    });
+    items(&mut waves[2], &policy.workspace_role_bindings, |_| {
+        format!("{iam}/workspacerolebindings")
+    });
+    let mut refused = 0;
+    for wave in waves {
+        let wave = Arc::new(wave);
+        let mut tasks = Vec::new();
+        for c in 0..CLIENTS {
+            let target = target.clone();
+            let wave = Arc::clone(&wave);
+            tasks.push(tokio::spawn(async move {
+                let mut s = connect(&target).await;
+                let mut refused = 0;
+                for (path, body) in wave.iter().skip(c).step_by(CLIENTS) {
+                    let (status, _) = call(&mut s, "POST", path, Some(body.clone())).await;
+                    if status != 201 && status != 409 {
+                        refused += 1;
+                    }
+                }
+                refused
+            }));
+        }
+        for t in tasks {
+            refused += t.await.unwrap();
+        }
+    }
+    refused
+}
+
+/// Gets by name with 4 connections in parallel: gets/s.
+async fn get_throughput(target: &Target, total: usize) -> f64 {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..4 {
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut s = connect(&target).await;
+            for i in (c..total).step_by(4) {
+                let path = format!("/api/v1/namespaces/bench-get/configmaps/g-{}", i % 100);
+                let (status, _) = call(&mut s, "GET", &path, None).await;
+                assert_eq!(status, 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The price of the security chain: get-by-name throughput as the admin
+/// (bearer token) on one data dir holding ks-rbac's synthetic
+/// 100k-binding policy, served with `--authorization-mode RBAC`, then
+/// with `AlwaysAllow` (authentication still on), interleaved.
+async fn bench_secured() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = start_server(dir.path(), true).await;
+    let mut target = target_for(&server, true);
+    target.auth = login(&target, dir.path()).await;
+    let policy = ks_rbac::synthetic::generate(&ks_rbac::synthetic::Shape::ISSUE);
+    let t = Instant::now();
+    let refused = load_policy(&target, &policy).await;
+    println!(
+        "[secured] loaded {} bindings (and their roles and namespaces) through the API in {:?}; {refused} refused",
+        policy.binding_count(),
+        t.elapsed()
+    );
+    create_namespace(&target, "bench-get").await;
+    create_many(&target, "bench-get", "g-", 100, 4).await;
+    drop(server);
+    let mut results: Vec<(&str, f64)> = Vec::new();
+    for round in 0..2 {
+        for (mode, args) in [
+            ("RBAC", &["--authorization-mode", "RBAC"]),
+            ("AlwaysAllow", &["--authorization-mode", "AlwaysAllow"]),
+        ] {
+            let (server, _) = start_server_with(dir.path(), true, args).await;
+            let mut target = target_for(&server, true);
+            target.auth = login(&target, dir.path()).await;
+            get_throughput(&target, 2_000).await; // warm up
+            let rate = get_throughput(&target, 20_000).await;
+            println!(
+                "[secured] round {round}: {mode}: {rate:.0} gets/s (4 connections, admin bearer token)"
+            );
+            results.push((mode, rate));
+            drop(server);
+        }
+    }
+    let mean = |m: &str| {
+        let v: Vec<f64> = results
+            .iter()
+            .filter(|(k, _)| *k == m)
+            .map(|(_, r)| *r)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    println!(
+        "[secured] RBAC at 100k bindings / AlwaysAllow: {:.1}%",
+        100.0 * mean("RBAC") / mean("AlwaysAllow")
+    );
+}
+
 fn wanted(name: &str) -> bool {
     let filter = std::env::var("KS_BENCH").unwrap_or_default();
     let args: Vec<String> = std::env::args()
@@ -506,6 +656,9 @@ fn main() {
                 "[{label}] server RSS at the end: {:.1} MiB",
                 rss_mib(server.child.id())
             );
+        }
+        if wanted("secured") {
+            bench_secured().await;
         }
         if wanted("memory") {
             let objects = std::env::var("KS_BENCH_OBJECTS")

@@ -172,6 +172,19 @@ impl Rbac {
         self.changed.notify_one();
     }
 
+    /// Reads the policy from `store` again and publishes it before
+    /// returning: for the server's own writes (bootstrap) that must be in
+    /// force before it serves. Changes the informers deliver afterwards
+    /// are applied on top (replays of what was read are idempotent).
+    pub async fn reload(&self, store: &dyn Storage) -> Result<(), StoreError> {
+        for (prefix, decode) in SOURCES {
+            let page = store.list(ks_store::ListOptions::prefix(prefix)).await?;
+            self.apply(prefix, decode, Change::Reset(page.items));
+        }
+        self.compile();
+        Ok(())
+    }
+
     /// Compiles the objects as they are now and publishes the snapshot.
     fn compile(&self) {
         let (generation, policy) = {

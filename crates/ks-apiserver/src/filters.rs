@@ -31,6 +31,7 @@ use crate::authn::{AUTHENTICATED, Authenticator, AuthnError, UNAUTHENTICATED};
 use crate::authz::{Mode, Rbac};
 use crate::context::{Connection, Decision, RbacVerdict, RequestRecord};
 use crate::internal::MASTERS_GROUP;
+use crate::metrics::AuthnResult;
 
 /// Paths anyone may call, authenticated or not: logging in, discovering
 /// how to, and health and version probes (KubeSphere's and Kubernetes'
@@ -76,6 +77,8 @@ pub struct Security {
     pub rbac: Arc<Rbac>,
     /// Peers whose `X-Forwarded-For` / `X-Client-IP` are believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Where authentication and authorization outcomes are counted.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl std::fmt::Debug for Security {
@@ -272,9 +275,23 @@ pub async fn authenticate(
             .await
     };
     let user = match result {
-        Ok((user, _method)) => user,
+        Ok((user, method)) => {
+            if method != crate::authn::Method::Anonymous {
+                security
+                    .metrics
+                    .authentication_attempt(AuthnResult::Success, method.as_str());
+            }
+            user
+        }
         Err(_) if logout => crate::authn::anonymous(),
-        Err(e) => return authn_error(&e).into_response(),
+        Err(e) => {
+            let result = match e.status() {
+                http::StatusCode::INTERNAL_SERVER_ERROR => AuthnResult::Error,
+                _ => AuthnResult::Failure,
+            };
+            security.metrics.authentication_attempt(result, "request");
+            return authn_error(&e).into_response();
+        }
     };
     record.set_user(user.clone());
     request.extensions_mut().insert(user);
@@ -525,6 +542,7 @@ pub async fn authorize(
             allowed
         }
     };
+    security.metrics.authorization_decision(allowed);
     if !allowed {
         return forbidden(&record.info, user).into_response();
     }

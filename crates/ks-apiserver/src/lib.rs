@@ -6,8 +6,8 @@
 //! CRDs, namespaces, built-in roles and the bootstrap admin), TLS with a
 //! generated CA, the kubeconfig kubectl uses, and in front of it all the
 //! filter chain ([`filters`]: request info, [`authn`], impersonation,
-//! [`authz`]) with KubeSphere's OAuth endpoints ([`oauth`]). Audit and
-//! KubeSphere's APIs under `/kapis` come next.
+//! [`authz`], [`audit`], [`metrics`]) with KubeSphere's OAuth endpoints
+//! ([`oauth`]). KubeSphere's APIs under `/kapis` come next.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ks_apiserver::StartError> {
@@ -31,16 +31,20 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admission;
+pub mod audit;
 pub mod authn;
 pub mod authz;
 mod bootstrap;
 pub mod context;
+pub mod escalation;
 pub mod filters;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod informer;
 pub mod internal;
+pub mod metrics;
 pub mod oauth;
+pub mod options;
 pub mod secrets;
 pub mod server;
 pub mod tls;
@@ -52,21 +56,26 @@ pub use server::{Config, RunningServer, StartError, default_data_dir, start};
 
 /// The shared state of a KubeSphere server over `store`: the built-in
 /// kinds, and Kubernetes' admission chain followed by KubeSphere's
-/// plugins (type checks, password hashing; without `revocations`, a
-/// password change revokes no tokens).
+/// plugins (password hashing, type checks; no token revocation and no
+/// escalation check, which need the server's revocations and authorizer).
 pub fn app(store: Arc<dyn ks_store::Storage>) -> Arc<App> {
-    app_with(store, None)
+    app_with(store, None, None)
 }
 
-/// [`app`], with the token revocations password changes update.
+/// [`app`], with the token revocations password changes update and,
+/// given the authorizer, the escalation check on role and binding writes.
 pub fn app_with(
     store: Arc<dyn ks_store::Storage>,
     revocations: Option<Arc<authn::users::Revocations>>,
+    rbac: Option<Arc<authz::Rbac>>,
 ) -> Arc<App> {
-    App::builder(store)
+    let mut builder = App::builder(store)
         .admission_plugin(Arc::new(admission::UserPasswords::new(revocations)))
-        .admission_plugin(Arc::new(admission::KubeSphereTypes))
-        .build()
+        .admission_plugin(Arc::new(admission::KubeSphereTypes));
+    if let Some(rbac) = rbac {
+        builder = builder.admission_plugin(Arc::new(escalation::EscalationCheck::new(rbac)));
+    }
+    builder.build()
 }
 
 /// The embedded Kubernetes API alone, with no authentication in front
@@ -75,16 +84,20 @@ pub fn router(app: Arc<App>) -> axum::Router {
     ks_kube_api::router(app)
 }
 
-/// The whole server: the filter chain ([`filters`]) in front of
-/// `/oauth` and the embedded Kubernetes API.
+/// The whole server: the filter chain ([`filters`]) with audit and
+/// metrics in front of `/oauth`, `/metrics` and the embedded Kubernetes
+/// API.
 pub fn secured_router(
     app: Arc<App>,
     security: Arc<filters::Security>,
     oauth: Arc<oauth::OAuth>,
+    auditor: audit::Auditor,
+    metrics: &metrics::Metrics,
 ) -> axum::Router {
     use axum::middleware::from_fn_with_state;
     // Layers wrap what is already there: the last added runs first.
     oauth::routes(oauth)
+        .route("/metrics", metrics.handler())
         .fallback_service(ks_kube_api::router(app))
         .layer(from_fn_with_state(
             Arc::clone(&security),
@@ -98,5 +111,7 @@ pub fn secured_router(
             Arc::clone(&security),
             filters::authenticate,
         ))
+        .layer(metrics.layer())
+        .layer(audit::AuditLayer::new(auditor))
         .layer(from_fn_with_state(security, filters::request_info))
 }

@@ -38,6 +38,18 @@ struct Args {
     /// (comma-separated IP addresses; default: loopback peers only).
     #[arg(long, value_name = "IPS", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where the audit log goes: a file (rotated at 100 MiB, 5 kept), or
+    /// `-` for standard output. Default: DATA/audit.log.
+    #[arg(long, value_name = "PATH")]
+    audit_log_path: Option<String>,
+    /// How much each audit event records: None, Metadata, Request or
+    /// RequestResponse.
+    #[arg(long, default_value = "Metadata", value_name = "LEVEL")]
+    audit_level: ks_apiserver::audit::AuditLevel,
+    /// Also POST audit events in batches to this URL, as KubeSphere's
+    /// auditing backend does (`{"Items": [...]}`).
+    #[arg(long, value_name = "URL")]
+    audit_webhook_url: Option<String>,
     /// Revisions kept behind the current one at each compaction.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     compaction_retain: u64,
@@ -76,6 +88,14 @@ async fn run(args: Args) -> ExitCode {
     config.plain_http = args.plain_http;
     config.authorization = args.authorization_mode;
     config.trusted_proxies = args.trusted_proxies;
+    config.audit.level = args.audit_level;
+    config.audit.sink = args
+        .audit_log_path
+        .as_deref()
+        .map(|p| p.parse().unwrap_or_else(|never| match never {}));
+    config.audit.webhook = args
+        .audit_webhook_url
+        .map(ks_apiserver::audit::WebhookConfig::new);
     config.admin_password = match admin_password(args.admin_password_file.as_deref()) {
         Ok(password) => password,
         Err(e) => {

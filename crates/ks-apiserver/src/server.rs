@@ -48,6 +48,9 @@ pub struct Config {
     /// Peers whose forwarded-address headers are believed (empty:
     /// loopback peers).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Auditing: level, webhook, rotation. Without a sink, the log goes
+    /// to `DATA/audit.log` (unless the level is `None`).
+    pub audit: crate::audit::AuditConfig,
     /// Store tuning (compaction window and interval, history size).
     pub store: StoreConfig,
     /// How long shutdown waits for in-flight requests.
@@ -70,6 +73,7 @@ impl Config {
             issuer: "kubesphere".to_owned(),
             oauth_clients: vec![crate::oauth::Client::kubesphere_default()],
             trusted_proxies: Vec::new(),
+            audit: crate::audit::AuditConfig::default(),
             store: StoreConfig::default(),
             shutdown_grace: Duration::from_secs(10),
         }
@@ -139,6 +143,7 @@ pub struct RunningServer {
     /// and benchmarks that call it without HTTP.
     pub security: Arc<crate::filters::Security>,
     store: Option<Store>,
+    audit: Option<crate::audit::AuditTask>,
     _following: Following,
     stop: watch::Sender<bool>,
     accept: JoinHandle<()>,
@@ -192,7 +197,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let storage: Arc<dyn Storage> = Arc::new(store.clone());
     let (revocations, revocations_informer) =
         crate::authn::users::Revocations::follow(Arc::clone(&storage)).await?;
-    let app = crate::app_with(Arc::clone(&storage), Some(Arc::clone(&revocations)));
+    let (rbac, rbac_task) = crate::authz::Rbac::follow(Arc::clone(&storage)).await?;
+    let app = crate::app_with(
+        Arc::clone(&storage),
+        Some(Arc::clone(&revocations)),
+        Some(Arc::clone(&rbac)),
+    );
     crate::bootstrap::bootstrap(&app)
         .await
         .map_err(|e| StartError::Bootstrap(e.to_string()))?;
@@ -218,8 +228,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         }
     }
     drop(admin_password);
+    // The bootstrap admin's binding must be in force before serving.
+    rbac.reload(&*storage).await?;
     let (users, users_informer) = crate::authn::users::Users::follow(Arc::clone(&storage)).await?;
-    let (rbac, rbac_task) = crate::authz::Rbac::follow(Arc::clone(&storage)).await?;
 
     let jwt_secret = match &config.jwt_secret {
         Some(secret) => secret.clone().into_bytes(),
@@ -240,6 +251,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         crate::internal::Internal::new(Arc::clone(&app)),
         config.lockout,
     ));
+    let mut audit_config = config.audit.clone();
+    if audit_config.sink.is_none() && audit_config.level != crate::audit::AuditLevel::None {
+        audit_config.sink = Some(crate::audit::AuditSink::Path(data_dir.join("audit.log")));
+    }
+    let (auditor, audit_task) = crate::audit::Auditor::spawn(audit_config)
+        .map_err(|e| StartError::Config(format!("auditing: {e}")))?;
+    let metrics = crate::metrics::Metrics::new();
+    metrics.observe_audit(auditor.stats());
     let security = Arc::new(crate::filters::Security {
         resolver: app.resolver.clone(),
         authenticator: crate::authn::Authenticator {
@@ -249,6 +268,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         mode: config.authorization,
         rbac: Arc::clone(&rbac),
         trusted_proxies: config.trusted_proxies.clone(),
+        metrics: metrics.clone(),
     });
     let oauth = Arc::new(crate::oauth::OAuth {
         tokens: Arc::clone(&tokens),
@@ -307,7 +327,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let kubeconfig = data_dir.join("kubeconfig");
     crate::tls::write_kubeconfig(&kubeconfig, &url, ca_pem.as_deref(), &credentials)?;
 
-    let router = crate::secured_router(Arc::clone(&app), Arc::clone(&security), oauth);
+    let router = crate::secured_router(
+        Arc::clone(&app),
+        Arc::clone(&security),
+        oauth,
+        auditor,
+        &metrics,
+    );
     let (stop, stop_rx) = watch::channel(false);
     let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
     let accept = tokio::spawn(accept_loop(
@@ -329,6 +355,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         rbac,
         security,
         store: Some(store),
+        audit: Some(audit_task),
         _following: Following {
             _users: users_informer,
             _revocations: revocations_informer,
@@ -459,6 +486,9 @@ impl RunningServer {
         let _ = tokio::time::timeout(grace, accept).await;
         for c in self.controllers.drain(..) {
             c.abort();
+        }
+        if let Some(audit) = self.audit.take() {
+            audit.shutdown().await;
         }
         if let Some(store) = self.store.take() {
             store.shutdown().await;

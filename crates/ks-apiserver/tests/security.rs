@@ -98,7 +98,7 @@ async fn server() -> TestServer {
         config.admin_password = Some(PASSWORD.to_owned());
         config.lockout = ks_apiserver::authn::login::Lockout {
             max_tries: 3,
-            window: Duration::from_secs(2),
+            window: Duration::from_secs(4),
         };
     })
     .await
@@ -407,7 +407,7 @@ async fn repeated_failures_lock_the_user_until_the_window_passes() {
     )
     .await;
     assert_eq!(user.body["status"]["state"], "AuthLimitExceeded");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     let unlocked = login(&ts.url, "carol", "Car0lPassw0rd").await;
     assert_eq!(unlocked.status, 200, "{}", unlocked.text);
     ts.stop().await;
