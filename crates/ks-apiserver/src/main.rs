@@ -30,10 +30,15 @@ struct Args {
     /// generated password written to DATA/admin-password.
     #[arg(long, value_name = "FILE")]
     admin_password_file: Option<PathBuf>,
-    /// How requests are authorized: RBAC, or AlwaysAllow (benchmarks,
-    /// loopback only).
-    #[arg(long, default_value = "RBAC", value_name = "MODE", value_parser = parse_mode)]
-    authorization_mode: ks_apiserver::authz::Mode,
+    /// KubeSphere's configuration file (`kubesphere.yaml`): its
+    /// `authentication`, `authorization` and `auditing` sections. Flags
+    /// override it. See docs/configuration.md.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// How requests are authorized: RBAC (the default), or AlwaysAllow
+    /// (benchmarks, loopback only).
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    authorization_mode: Option<ks_apiserver::authz::Mode>,
     /// Peers whose X-Forwarded-For / X-Client-IP headers are believed
     /// (comma-separated IP addresses; default: loopback peers only).
     #[arg(long, value_name = "IPS", value_delimiter = ',')]
@@ -42,10 +47,10 @@ struct Args {
     /// `-` for standard output. Default: DATA/audit.log.
     #[arg(long, value_name = "PATH")]
     audit_log_path: Option<String>,
-    /// How much each audit event records: None, Metadata, Request or
-    /// RequestResponse.
-    #[arg(long, default_value = "Metadata", value_name = "LEVEL")]
-    audit_level: ks_apiserver::audit::AuditLevel,
+    /// How much each audit event records: None, Metadata (the default),
+    /// Request or RequestResponse.
+    #[arg(long, value_name = "LEVEL")]
+    audit_level: Option<ks_apiserver::audit::AuditLevel>,
     /// Also POST audit events in batches to this URL, as KubeSphere's
     /// auditing backend does (`{"Items": [...]}`).
     #[arg(long, value_name = "URL")]
@@ -81,21 +86,19 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
-    let mut config =
-        ks_apiserver::Config::new(args.data_dir.unwrap_or_else(ks_apiserver::default_data_dir));
+    let mut config = ks_apiserver::Config::new(
+        args.data_dir
+            .clone()
+            .unwrap_or_else(ks_apiserver::default_data_dir),
+    );
     config.listen = args.listen;
     config.in_memory = args.in_memory;
     config.plain_http = args.plain_http;
-    config.authorization = args.authorization_mode;
-    config.trusted_proxies = args.trusted_proxies;
-    config.audit.level = args.audit_level;
-    config.audit.sink = args
-        .audit_log_path
-        .as_deref()
-        .map(|p| p.parse().unwrap_or_else(|never| match never {}));
-    config.audit.webhook = args
-        .audit_webhook_url
-        .map(ks_apiserver::audit::WebhookConfig::new);
+    if let Err(e) = apply_options(&mut config, &args) {
+        eprintln!("ks-apiserver: {e}");
+        return ExitCode::from(2);
+    }
+    config.trusted_proxies = args.trusted_proxies.clone();
     config.admin_password = match admin_password(args.admin_password_file.as_deref()) {
         Ok(password) => password,
         Err(e) => {
@@ -123,6 +126,51 @@ async fn run(args: Args) -> ExitCode {
     wait_for_signal().await;
     server.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// The configuration file (if any) under the flags: flags win, then the
+/// file, then the defaults. Warnings about the file go to stderr.
+fn apply_options(config: &mut ks_apiserver::Config, args: &Args) -> Result<(), String> {
+    use ks_apiserver::options::{EffectiveOptions, FlagOverrides, KubeSphereOptions};
+    let file = match &args.config {
+        Some(path) => {
+            let loaded = KubeSphereOptions::load(path)
+                .map_err(|e| format!("--config {}: {e}", path.display()))?;
+            for warning in &loaded.warnings {
+                eprintln!("ks-apiserver: --config {}: {warning}", path.display());
+            }
+            EffectiveOptions::from_options(&loaded.options)
+        }
+        None => EffectiveOptions::default(),
+    };
+    let effective = file.with_flags(&FlagOverrides {
+        authorization_mode: args.authorization_mode,
+        audit_level: args.audit_level,
+        audit_log_path: args
+            .audit_log_path
+            .as_deref()
+            .map(|p| p.parse().unwrap_or_else(|never| match never {})),
+        audit_webhook_url: args.audit_webhook_url.clone(),
+    });
+    let authn = &effective.authentication;
+    config.authorization = effective.authorization;
+    config.lockout = authn.lockout();
+    config.tokens = authn.token_policy().map_err(|e| format!("--config: {e}"))?;
+    config.jwt_secret = authn.jwt_secret.as_ref().map(|s| s.expose().to_owned());
+    config.issuer = authn.issuer.clone();
+    config.oauth_clients = authn.clients.clone();
+    let audit = &effective.auditing;
+    config.audit.level = audit.level;
+    config.audit.sink = audit.log_path.clone();
+    config.audit.max_size_bytes = audit.max_size_bytes;
+    config.audit.max_backups = audit.max_backups;
+    config.audit.webhook = audit.webhook.as_ref().map(|w| {
+        let mut webhook = ks_apiserver::audit::WebhookConfig::new(w.url.clone());
+        webhook.batch_size = w.batch_size;
+        webhook.batch_interval = w.batch_interval;
+        webhook
+    });
+    Ok(())
 }
 
 fn parse_mode(s: &str) -> Result<ks_apiserver::authz::Mode, String> {
