@@ -10,11 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::TestServer;
-use http_body_util::{BodyExt as _, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
 use ks_rbac::{Attributes, Policy, ReferenceAuthorizer};
 use ks_request_info::Resolver;
 use proptest::prelude::*;
@@ -27,23 +23,7 @@ async fn send(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String) {
-    let authority = url.trim_start_matches("http://").to_owned();
-    let tcp = tokio::net::TcpStream::connect(&authority).await.unwrap();
-    let (mut sender, conn) = http1::handshake(TokioIo::new(tcp)).await.unwrap();
-    tokio::spawn(conn);
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", authority);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let request = request
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, _, bytes) = common::http(url, method, path, headers, body).await;
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 

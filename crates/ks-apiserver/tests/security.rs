@@ -9,11 +9,7 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine as _;
-use bytes::Bytes;
 use common::TestServer;
-use http_body_util::{BodyExt as _, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Adm1nPassw0rd";
@@ -27,30 +23,12 @@ struct Reply {
 }
 
 async fn send(url: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-    let authority = url.trim_start_matches("http://").to_owned();
-    let tcp = tokio::net::TcpStream::connect(&authority).await.unwrap();
-    let (mut sender, conn) = http1::handshake(TokioIo::new(tcp)).await.unwrap();
-    tokio::spawn(conn);
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", authority);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let request = request
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (status, headers, bytes) = common::http(url, method, path, headers, body).await;
     Reply {
         status,
         headers,
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        text,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }
 

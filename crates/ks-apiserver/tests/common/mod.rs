@@ -66,3 +66,40 @@ pub fn kubeconfig_token(data_dir: &std::path::Path) -> String {
         .expect("a token in the kubeconfig")
         .to_owned()
 }
+
+/// One plain-HTTP exchange on a fresh connection to `url` (no client
+/// library in between, so tests control every header): status, headers,
+/// body.
+pub async fn http(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, http::HeaderMap, bytes::Bytes) {
+    use http_body_util::BodyExt as _;
+    let authority = url.trim_start_matches("http://").to_owned();
+    let tcp = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", authority);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_owned(),
+        )))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, bytes)
+}
