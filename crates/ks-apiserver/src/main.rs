@@ -22,7 +22,9 @@ struct Args {
     /// Keep objects in memory only: nothing survives a restart.
     #[arg(long)]
     in_memory: bool,
-    /// Serve plain HTTP instead of HTTPS (loopback addresses only).
+    /// Serve plain HTTP instead of HTTPS (loopback addresses only; the
+    /// kubeconfig then holds a token, which kubectl does not send over
+    /// plain HTTP: use HTTPS with kubectl).
     #[arg(long)]
     plain_http: bool,
     /// File holding the bootstrap admin's password, used when the admin is
