@@ -4,12 +4,27 @@ use clap::{Args, Parser, Subcommand};
 
 /// KubeSphere policy tools and API client.
 #[derive(Debug, Parser)]
-#[command(name = "ks", version, about, long_about = None)]
+#[command(name = "ks", version, about, long_about = None, after_help = EXIT_STATUS_HELP)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The exit statuses, for `ks --help`.
+const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  success (`auth can-i`: yes)
+  1  refused: `auth can-i` said no, `auth lint` found errors, `login` was
+     refused (incorrect username or password, user locked or disabled),
+     `credential` found no session or an expired one
+  2  usage or configuration errors (bad flags, an unreadable kubeconfig
+     or CA file)
+  3  network, TLS or server errors (`login`, `logout`, `credential`)
+
+`ks login` writes a kubeconfig context whose user runs `ks credential`
+(a kubectl exec credential plugin) to get and refresh tokens; see
+docs/cli-login.md.";
 
 /// `ks` subcommands.
 #[derive(Debug, Subcommand)]
@@ -35,6 +50,115 @@ pub enum Command {
     /// Authorization questions, answered offline over a policy directory.
     #[command(subcommand)]
     Auth(AuthCommand),
+
+    /// Log in to a ks-apiserver and write a kubeconfig context for it.
+    ///
+    /// Posts the password grant to `SERVER/oauth/token`, keeps the tokens
+    /// in a private cache (`~/.config/ks/credentials.json`, mode 0600) and
+    /// merges into the kubeconfig (`--kubeconfig`, else the first file of
+    /// `$KUBECONFIG`, else `~/.kube/config`) a cluster named after the
+    /// server's `host:port` (or `--context`), a user `USERNAME@CLUSTER`
+    /// whose credentials come from `ks credential` (an exec plugin that
+    /// refreshes the token), and a context, made current. Other entries
+    /// are kept as they are. The password is read from stdin with
+    /// `--password-stdin` or when stdin is not a terminal, else prompted
+    /// for without echo. Exit status: 0 logged in, 1 refused (incorrect
+    /// username or password, locked, disabled), 2 usage or configuration
+    /// errors, 3 network or TLS errors.
+    Login(Box<LoginArgs>),
+
+    /// Log out: revoke the context's tokens at the server and forget them.
+    ///
+    /// Calls `/oauth/logout` with the context's token (the server revokes
+    /// every token of the user), removes the cached session and the
+    /// user's credentials from the kubeconfig; the cluster and context
+    /// stay. Exits 0 even when the server cannot be reached (with a
+    /// warning); 2 when the kubeconfig or context is missing.
+    Logout(LogoutArgs),
+
+    /// Print a kubectl `ExecCredential` for a `ks login` session.
+    ///
+    /// Used by the kubeconfig users `ks login` writes (`exec` plugin,
+    /// interactiveMode Never). Hands out the cached access token, or
+    /// refreshes it with the refresh token first when it expires within a
+    /// minute (or half its lifetime). Exit status: 1 when there is no
+    /// session or the refresh token was refused (run `ks login` again), 3
+    /// on network or TLS errors.
+    Credential(CredentialArgs),
+}
+
+/// Arguments of `ks login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The server: `https://host:port` (`host:port` means HTTPS), or
+    /// `http://127.0.0.1:port` for a `--plain-http` server.
+    #[arg(value_name = "SERVER")]
+    pub server: String,
+
+    /// The user name (or email).
+    #[arg(short = 'u', long, value_name = "USERNAME")]
+    pub username: String,
+
+    /// Read the password from stdin (its first line), even from a terminal.
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// The kubeconfig to write. Default: the first file of `$KUBECONFIG`,
+    /// else `~/.kube/config`.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+
+    /// The name of the context and cluster to write. Default: the context
+    /// `USERNAME@HOST:PORT` of the cluster `HOST:PORT`.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Trust the server's certificate if it chains to this CA (PEM), e.g.
+    /// ks-apiserver's `DATA/pki/ca.crt`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_from_kubeconfig", "insecure_skip_tls_verify"])]
+    pub certificate_authority: Option<std::path::PathBuf>,
+
+    /// Trust the CA of this kubeconfig's cluster for SERVER (or of its
+    /// current context), e.g. ks-apiserver's `DATA/kubeconfig`.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure_skip_tls_verify")]
+    pub ca_from_kubeconfig: Option<std::path::PathBuf>,
+
+    /// Do not check the server's certificate (insecure; for tests).
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+
+    /// The OAuth client id.
+    #[arg(long, value_name = "ID", default_value = "kubesphere")]
+    pub client_id: String,
+
+    /// The OAuth client secret.
+    #[arg(long, value_name = "SECRET", default_value = "kubesphere")]
+    pub client_secret: String,
+}
+
+/// Arguments of `ks logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The kubeconfig. Default: the first file of `$KUBECONFIG`, else
+    /// `~/.kube/config`.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+
+    /// The context to log out of. Default: the current context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+/// Arguments of `ks credential`.
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    /// The server, as `ks login` wrote it.
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+
+    /// The user.
+    #[arg(long, value_name = "USERNAME")]
+    pub username: String,
 }
 
 /// `ks auth` subcommands.

@@ -9,6 +9,11 @@
 //!   ([`auth`], from `ks-rbac`), single and `--batch`; `ks auth who-can` and
 //!   `ks auth rules`; `ks auth lint`: findings about a policy, exit 1 on
 //!   errors.
+//! - `ks login SERVER --username U`, `ks logout`, `ks credential`: a
+//!   KubeSphere session in a kubeconfig ([`login`]), over a small HTTP
+//!   client ([`client`]) of the OAuth endpoints ([`oauth`]), with kubeconfig
+//!   merging ([`kubeconfig`]) and a private token cache ([`credentials`])
+//!   that a kubectl exec plugin reads. Documented in `docs/cli-login.md`.
 //!
 //! `ks request-info` and `ks auth can-i` are relied on by outside tools:
 //! their input, output and exit statuses are a stable contract, written down
@@ -20,15 +25,25 @@
 
 pub mod args;
 pub mod auth;
+pub mod client;
+pub mod credentials;
+pub mod kubeconfig;
+pub mod login;
+pub mod oauth;
 pub mod request_info;
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use args::{AuthCommand, Cli, Command, CrdCommand};
 
-/// Exit status for a usage error (clap uses the same).
+/// Exit status for a refused login (or a `no` / lint errors).
+pub const EXIT_REFUSED: u8 = 1;
+/// Exit status for a usage or configuration error (clap uses the same).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status for network, TLS and server errors.
+pub const EXIT_NETWORK: u8 = 3;
 
 /// Why a command could not do its job.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +55,60 @@ pub enum CliError {
     /// Reading input or writing output failed; exit status 1.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// A kubeconfig, CA or cache file cannot be read or written; exit
+    /// status 2.
+    #[error("{}: {reason}", .path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server refused a login or a refresh; exit status 1 (2 for a
+    /// wrong OAuth client).
+    #[error("{}", refused_message(.server, .username, .refusal))]
+    Refused {
+        /// The server.
+        server: String,
+        /// The user.
+        username: String,
+        /// Why.
+        refusal: oauth::Refusal,
+    },
+    /// The server could not be reached, or TLS failed; exit status 3.
+    #[error(transparent)]
+    Network(#[from] client::ClientError),
+    /// The server answered something unexpected (a 5xx, not JSON); exit
+    /// status 3.
+    #[error("{server}: {message}")]
+    Server {
+        /// The server.
+        server: String,
+        /// What came back.
+        message: String,
+    },
+}
+
+fn refused_message(server: &str, username: &str, refusal: &oauth::Refusal) -> String {
+    match refusal {
+        oauth::Refusal::SessionExpired | oauth::Refusal::NoSession => format!(
+            "{username} at {server}: {refusal}; run `ks login {server} --username {username}` \
+             again"
+        ),
+        _ => format!("login to {server} as {username} refused: {refusal}"),
+    }
+}
+
+impl CliError {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) | CliError::Config { .. } => EXIT_USAGE,
+            CliError::Io(_) => 1,
+            CliError::Refused { refusal, .. } => refusal.exit_code(),
+            CliError::Network(_) | CliError::Server { .. } => EXIT_NETWORK,
+        }
+    }
 }
 
 /// Runs a parsed command line against the process's stdin and stdout and
@@ -49,19 +118,27 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(code) => code,
         // `ks ... | head` closes the pipe early: not an error worth a message.
         Err(CliError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e @ CliError::Usage(_)) => {
-            eprintln!("error: {e}");
-            ExitCode::from(EXIT_USAGE)
-        }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
+        Command::Login(args) => {
+            login::login(&args, &mut io::stdout().lock(), &mut io::stderr().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Logout(args) => {
+            login::logout(&args, &mut io::stdout().lock(), &mut io::stderr().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Credential(args) => {
+            login::credential(&args, &mut io::stdout().lock(), &mut io::stderr().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Auth(AuthCommand::WhoCan(args)) => {
             let (policy, _) = auth::load_policy(&args.policy, false, &mut io::stderr().lock())?;
             let snapshot = ks_rbac::PolicySnapshot::build(&policy);
