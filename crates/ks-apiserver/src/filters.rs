@@ -72,8 +72,8 @@ pub struct Security {
     pub authenticator: Authenticator,
     /// How requests are authorized.
     pub mode: Mode,
-    /// The RBAC authorizer (also consulted for impersonation under
-    /// [`Mode::AlwaysAllow`]... which allows it anyway).
+    /// The RBAC authorizer (requests and impersonation checks; unused
+    /// under [`Mode::AlwaysAllow`]).
     pub rbac: Arc<Rbac>,
     /// Peers whose `X-Forwarded-For` / `X-Client-IP` are believed.
     pub trusted_proxies: Vec<IpAddr>,
