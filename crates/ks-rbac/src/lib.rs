@@ -36,7 +36,8 @@
 //! let (policy, diagnostics) = Policy::from_yaml("manifests.yaml", manifests);
 //! assert!(diagnostics.is_empty());
 //!
-//! // Compile once (rebuild on change), decide many times without allocating.
+//! // Compile once (or keep it current with a LivePolicy), decide many times
+//! // without allocating.
 //! let snapshot = PolicySnapshot::build(&policy);
 //! let info = Resolver::default().parse("GET", "/api/v1/namespaces/demo/pods").unwrap();
 //! let attrs = Attributes::from_request_info(&info, "alice", &["team-a"]);
@@ -70,6 +71,9 @@
 //! - [`reference`](mod@reference): the naive evaluator, the specification and test oracle;
 //! - [`snapshot`]: [`PolicySnapshot`], the compiled and indexed evaluator,
 //!   with explain and who-can;
+//! - [`live`]: [`LivePolicy`], a policy kept current under [`Change`]s
+//!   (a store's watch), republishing its snapshot after each batch in time
+//!   set by what changed;
 //! - [`queries`]: the rules a user holds, and Kubernetes' escalation check
 //!   ([`queries::covers`]);
 //! - [`lint`]: findings about a policy (missing roles, risky grants, ...);
@@ -81,11 +85,13 @@
 pub mod aggregation;
 pub mod attributes;
 pub mod authorizer;
+mod compile;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod grant;
 pub mod lint;
+pub mod live;
 pub mod matching;
 pub mod policy;
 pub mod queries;
@@ -96,6 +102,7 @@ pub mod synthetic;
 pub use attributes::{Attributes, AttributesRecord, Extra, ExtraValues, Groups};
 pub use authorizer::{RuleSource, Verdict, Visit};
 pub use error::Error;
+pub use live::{Change, CurrentSnapshot, LivePolicy, ObjectKind};
 pub use policy::{Diagnostic, Object, Policy, Severity, Strictness};
 pub use reference::ReferenceAuthorizer;
 pub use snapshot::{Allowed, Decision, PolicySnapshot, WhoCan};

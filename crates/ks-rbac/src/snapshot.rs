@@ -1,20 +1,28 @@
 //! The compiled, immutable, indexed policy: [`PolicySnapshot`].
 //!
-//! Built once from a [`Policy`] (rebuild it on every change and swap it
-//! atomically), it answers exactly as the [`reference`](mod@crate::reference)
-//! walk does, in time set by the requester's own bindings:
+//! Built from a [`Policy`] by [`PolicySnapshot::build`], or kept current
+//! under changes by a [`LivePolicy`](crate::LivePolicy), it answers exactly
+//! as the [`reference`](mod@crate::reference) walk does, in time set by the
+//! requester's own bindings:
 //!
 //! - every string of the policy is interned to a `u32`, and each rule is
 //!   compiled to sorted id lists, so matching compares integers; a request
 //!   string the policy never mentions has no id and can only be matched by a
 //!   wildcard;
-//! - bindings are indexed by scope (global, a workspace, a namespace,
-//!   cluster) and subject (a user name, a group name; service accounts are
-//!   the user `system:serviceaccount:NS:NAME`), so a decision probes
-//!   `1 + groups` lists per scope and never looks at other users' bindings;
-//! - aggregation (ClusterRole `aggregationRule` and KubeSphere's
-//!   `iam.kubesphere.io/aggregation-roles`) and roleRef resolution happen at
-//!   build time.
+//! - bindings are kept in one shard per scope (global, each workspace, each
+//!   namespace, cluster), each indexed by subject (a user name, a group
+//!   name; service accounts are the user `system:serviceaccount:NS:NAME`),
+//!   so a decision probes `1 + groups` lists per scope and never looks at
+//!   other users' bindings;
+//! - a binding names its role through a role slot (kind, namespace, name),
+//!   which holds the role's effective rules, aggregation included
+//!   (ClusterRole `aggregationRule` and KubeSphere's
+//!   `iam.kubesphere.io/aggregation-roles`), or nothing when the role does
+//!   not exist.
+//!
+//! The pieces (string tables, role table, shards) sit behind `Arc`s, so a
+//! [`LivePolicy`](crate::LivePolicy) publishes a new snapshot by rebuilding
+//! only what a change touched and sharing the rest with the previous one.
 //!
 //! [`PolicySnapshot::decide`] allocates nothing, on the allow path and the
 //! deny path: it returns a small `Copy` [`Decision`] that points at the
@@ -22,53 +30,92 @@
 //! the reason only when asked. The binding it reports is the one the
 //! reference walk reports (the first in walk order), so reasons agree too.
 
-use std::collections::BTreeSet;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
-use k8s_openapi::api::rbac::v1::{PolicyRule, RoleRef, Subject};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Subject};
 use ks_request_info::ResourceScope;
 
-use crate::aggregation::{any_built_selector_matches, label_selector};
 use crate::authorizer::{self, RuleSource, Verdict, Visit, allow_reason, deny_reason};
 use crate::grant::{
-    BindingKind, BindingRef, GROUP_KIND, Grant, ResolutionError, RoleKind, SERVICE_ACCOUNT_KIND,
-    SERVICE_ACCOUNT_PREFIX, USER_KIND, Unresolved, first_applying_subject,
-    service_account_namespace,
+    BindingKind, BindingRef, GROUP_KIND, Grant, ResolutionError, SERVICE_ACCOUNT_KIND, USER_KIND,
+    Unresolved, first_applying_subject, service_account_namespace,
 };
-use crate::matching::{ALL, url_entry_matches};
+use crate::matching::url_entry_matches;
 use crate::{Attributes, Policy};
 use rustc_hash::FxHashMap;
 
-/// Interned strings: one id space for every name in the policy.
-#[derive(Debug, Default)]
-struct Interner {
-    ids: FxHashMap<Box<str>, u32>,
-    strings: Vec<Box<str>>,
+/// One table of interned strings, and of the `resource/subresource`
+/// entries rules name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StringTable {
+    ids: FxHashMap<Arc<str>, u32>,
+    /// `(id of head, id of tail)` -> id of `head/tail`, for every resource
+    /// entry containing `/` split at each `/`.
+    pub(crate) combined: FxHashMap<(u32, u32), u32>,
 }
 
-impl Interner {
-    fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
+impl StringTable {
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len() + self.combined.len()
+    }
+
+    pub(crate) fn ids(&self) -> &FxHashMap<Arc<str>, u32> {
+        &self.ids
+    }
+
+    pub(crate) fn insert(&mut self, s: Arc<str>, id: u32) {
+        self.ids.insert(s, id);
+    }
+
+    /// Adds every entry of `other`.
+    pub(crate) fn extend(&mut self, other: &StringTable) {
+        self.ids
+            .extend(other.ids.iter().map(|(k, &v)| (Arc::clone(k), v)));
+        self.combined.extend(other.combined.iter());
+    }
+}
+
+/// Interned strings: one id space for every name in the policy, in two
+/// tables: a large `base` shared by many snapshots and a small `delta` of
+/// the strings added since `base` was last copied. Ids never change, so
+/// what was compiled against older tables stays valid.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Strings {
+    pub(crate) base: Arc<StringTable>,
+    pub(crate) delta: Arc<StringTable>,
+}
+
+impl Strings {
+    // Inlined into each of the lookups of a decision.
+    #[inline(always)]
+    pub(crate) fn get(&self, s: &str) -> Option<u32> {
+        match self.base.ids.get(s) {
+            Some(&id) => Some(id),
+            // An empty table answers without hashing.
+            None => self.delta.ids.get(s).copied(),
         }
-        let id = u32::try_from(self.strings.len()).unwrap_or(u32::MAX);
-        self.ids.insert(s.into(), id);
-        self.strings.push(s.into());
-        id
     }
 
     #[inline]
-    fn get(&self, s: &str) -> Option<u32> {
-        self.ids.get(s).copied()
+    pub(crate) fn combined(&self, pair: (u32, u32)) -> Option<u32> {
+        match self.base.combined.get(&pair) {
+            Some(&id) => Some(id),
+            None => self.delta.combined.get(&pair).copied(),
+        }
+    }
+
+    /// Number of interned strings.
+    pub(crate) fn count(&self) -> usize {
+        self.base.ids.len() + self.delta.ids.len()
     }
 }
 
 /// One field of a compiled rule: a wildcard, or a sorted set of ids.
 #[derive(Debug, Default)]
-struct IdSet {
-    all: bool,
-    ids: Box<[u32]>,
+pub(crate) struct IdSet {
+    pub(crate) all: bool,
+    pub(crate) ids: Box<[u32]>,
 }
 
 impl IdSet {
@@ -85,7 +132,7 @@ impl IdSet {
 }
 
 #[derive(Debug)]
-enum UrlPattern {
+pub(crate) enum UrlPattern {
     All,
     Exact(Box<str>),
     /// An entry ending in `*`, kept whole (matching trims it).
@@ -94,21 +141,21 @@ enum UrlPattern {
 
 /// A rule compiled to ids.
 #[derive(Debug)]
-struct CompiledRule {
-    source: PolicyRule,
-    verbs: IdSet,
-    groups: IdSet,
+pub(crate) struct CompiledRule {
+    pub(crate) source: PolicyRule,
+    pub(crate) verbs: IdSet,
+    pub(crate) groups: IdSet,
     /// Whole resource entries (`pods`, `pods/log`, `*/log`); `all` for `*`.
-    resources: IdSet,
+    pub(crate) resources: IdSet,
     /// `X` of every `*/X` entry.
-    any_subresource: Box<[u32]>,
+    pub(crate) any_subresource: Box<[u32]>,
     /// `None`: every name.
-    names: Option<Box<[u32]>>,
-    urls: Box<[UrlPattern]>,
+    pub(crate) names: Option<Box<[u32]>>,
+    pub(crate) urls: Box<[UrlPattern]>,
 }
 
 /// A request resolved to ids.
-struct Request<'a> {
+pub(crate) struct Request<'a> {
     verb: Option<u32>,
     group: Option<u32>,
     /// The id of `resource` (no subresource) or of `resource/subresource`.
@@ -122,7 +169,7 @@ struct Request<'a> {
 
 impl CompiledRule {
     #[inline]
-    fn allows(&self, r: &Request<'_>) -> bool {
+    pub(crate) fn allows(&self, r: &Request<'_>) -> bool {
         if !self.verbs.matches(r.verb) {
             return false;
         }
@@ -145,24 +192,52 @@ impl CompiledRule {
     }
 }
 
-#[derive(Debug)]
-struct CompiledRole {
-    /// Effective rules (own, then aggregated), as ids into `rules`.
-    rules: Box<[u32]>,
+/// The effective rules of a role: its own, then those it aggregates, in
+/// policy order.
+#[derive(Debug, Default)]
+pub(crate) struct CompiledRole {
+    pub(crate) rules: Box<[Arc<CompiledRule>]>,
 }
 
+/// The role slots of a snapshot: slot id -> the role's effective rules, or
+/// `None` (also past the end) when no such role exists.
+pub(crate) type RoleTable = Vec<Option<Arc<CompiledRole>>>;
+
+/// A subject of a binding. Its strings are the interner's, shared.
 #[derive(Debug)]
-struct CompiledBinding {
-    kind: BindingKind,
-    name: Box<str>,
+pub(crate) struct CompiledSubject {
+    pub(crate) kind: Arc<str>,
+    pub(crate) name: Arc<str>,
+    pub(crate) namespace: Option<Arc<str>>,
+    pub(crate) api_group: Option<Arc<str>>,
+    /// Its index key, when it can name a requester.
+    pub(crate) key: Option<SubjectKey>,
+}
+
+impl CompiledSubject {
+    fn to_subject(&self) -> Subject {
+        Subject {
+            kind: self.kind.to_string(),
+            name: self.name.to_string(),
+            namespace: self.namespace.as_deref().map(str::to_owned),
+            api_group: self.api_group.as_deref().map(str::to_owned),
+        }
+    }
+}
+
+/// A binding, compact: besides its name, its strings are shared with the
+/// interner (few allocations to build and to free).
+#[derive(Debug)]
+pub(crate) struct CompiledBinding {
+    pub(crate) kind: BindingKind,
+    pub(crate) name: Box<str>,
     /// Namespace of a RoleBinding; empty otherwise.
-    namespace: Box<str>,
-    role_ref: RoleRef,
-    subjects: Box<[Subject]>,
-    role: Result<u32, Unresolved>,
-    /// The index bucket it lives in (`None`: it never applies, e.g. a
-    /// WorkspaceRoleBinding without a workspace label).
-    scope: Option<ScopeKey>,
+    pub(crate) namespace: Arc<str>,
+    pub(crate) role_kind: Arc<str>,
+    pub(crate) role_name: Arc<str>,
+    pub(crate) subjects: Box<[CompiledSubject]>,
+    /// The role slot the roleRef names, or why no role can ever match it.
+    pub(crate) role: Result<u32, Unresolved>,
 }
 
 impl CompiledBinding {
@@ -171,25 +246,178 @@ impl CompiledBinding {
             kind: self.kind,
             name: &self.name,
             namespace: &self.namespace,
-            role_kind: &self.role_ref.kind,
-            role_name: &self.role_ref.name,
+            role_kind: &self.role_kind,
+            role_name: &self.role_name,
         }
+    }
+
+    /// The subjects, as objects (allocates: for reasons and queries).
+    fn subjects(&self) -> Vec<Subject> {
+        self.subjects
+            .iter()
+            .map(CompiledSubject::to_subject)
+            .collect()
+    }
+
+    /// Calls `f` with the grant of the first subject naming the requester.
+    fn with_grant<T>(&self, attrs: &Attributes<'_>, f: impl FnOnce(Grant<'_>) -> T) -> Option<T> {
+        let subjects = self.subjects();
+        let i = first_applying_subject(&subjects, attrs, &self.namespace)?;
+        let subject = subjects.get(i)?;
+        Some(f(Grant {
+            binding: self.binding_ref(),
+            subject,
+        }))
     }
 }
 
-/// Which bindings a bucket of the index holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum ScopeKey {
+/// Which bindings a shard holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum ScopeKey {
     Global,
     Workspace(u32),
     Namespace(u32),
     Cluster,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum SubjectKey {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum SubjectKey {
     User(u32),
     Group(u32),
+}
+
+/// A role slot that never holds a role.
+const NO_ROLE: u32 = u32::MAX;
+
+/// One binding in a subject's list: its index in the shard and its role
+/// slot, so probing a binding that does not allow never touches it.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    binding: u32,
+    role: u32,
+}
+
+/// The bindings of one scope, in walk order, indexed by subject.
+#[derive(Debug, Default)]
+pub(crate) struct BindingShard {
+    bindings: Box<[Arc<CompiledBinding>]>,
+    index: FxHashMap<SubjectKey, (u32, u32)>,
+    lists: Box<[Entry]>,
+}
+
+impl BindingShard {
+    /// A shard of `bindings`, given in walk order.
+    pub(crate) fn new(bindings: Vec<Arc<CompiledBinding>>) -> Self {
+        let mut pending: Vec<(SubjectKey, u32, u32)> = Vec::with_capacity(bindings.len());
+        for (i, b) in bindings.iter().enumerate() {
+            let role = b.role.unwrap_or(NO_ROLE);
+            for key in b.subjects.iter().filter_map(|s| s.key) {
+                pending.push((key, i as u32, role));
+            }
+        }
+        // Sorted by subject, then by position: each list in walk order.
+        pending.sort_unstable_by_key(|&(key, i, _)| (key, i));
+        pending.dedup_by_key(|&mut (key, i, _)| (key, i));
+        let mut index = FxHashMap::default();
+        index.reserve(pending.len());
+        let mut lists = Vec::with_capacity(pending.len());
+        let mut i = 0;
+        while i < pending.len() {
+            let key = pending[i].0;
+            let start = lists.len() as u32;
+            while i < pending.len() && pending[i].0 == key {
+                let (_, binding, role) = pending[i];
+                lists.push(Entry { binding, role });
+                i += 1;
+            }
+            index.insert(key, (start, lists.len() as u32));
+        }
+        BindingShard {
+            bindings: bindings.into(),
+            index,
+            lists: lists.into(),
+        }
+    }
+
+    #[inline]
+    fn list(&self, subject: SubjectKey) -> &[Entry] {
+        match self.index.get(&subject) {
+            Some(&(start, end)) => self
+                .lists
+                .get(start as usize..end as usize)
+                .unwrap_or_default(),
+            None => &[],
+        }
+    }
+
+    fn approximate_memory(&self) -> usize {
+        use std::mem::size_of;
+        // Strings shared with the interner are counted there.
+        let bindings: usize = (self.bindings.iter())
+            .map(|b| {
+                size_of::<Arc<CompiledBinding>>()
+                    + 16
+                    + size_of::<CompiledBinding>()
+                    + b.name.len()
+                    + b.subjects.len() * size_of::<CompiledSubject>()
+            })
+            .sum();
+        size_of::<Self>()
+            + bindings
+            + self.index.capacity() * (size_of::<SubjectKey>() + 9)
+            + self.lists.len() * size_of::<Entry>()
+    }
+}
+
+/// Number of buckets of a [`ShardMap`].
+const SHARD_BUCKETS: usize = 256;
+
+/// The shards of the workspaces or of the namespaces, by id, in buckets
+/// (`id % SHARD_BUCKETS`): publishing a change to one shard copies one
+/// small bucket and the bucket pointers, not the whole map.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ShardMap {
+    buckets: Arc<Vec<Arc<Bucket>>>,
+}
+
+/// One bucket of a [`ShardMap`]: the shards whose id falls in it.
+type Bucket = FxHashMap<u32, Arc<BindingShard>>;
+
+impl ShardMap {
+    #[inline]
+    fn get(&self, id: u32) -> Option<&BindingShard> {
+        let bucket = self.buckets.get(id as usize % SHARD_BUCKETS)?;
+        bucket.get(&id).map(|s| &**s)
+    }
+
+    /// Sets (or, with `None`, removes) the shard of `id`.
+    pub(crate) fn set(&mut self, id: u32, shard: Option<Arc<BindingShard>>) {
+        let i = id as usize % SHARD_BUCKETS;
+        if shard.is_none() && self.get(id).is_none() {
+            return;
+        }
+        let buckets = Arc::make_mut(&mut self.buckets);
+        if buckets.is_empty() {
+            buckets.resize_with(SHARD_BUCKETS, Arc::default);
+        }
+        if let Some(bucket) = buckets.get_mut(i) {
+            let bucket = Arc::make_mut(bucket);
+            match shard {
+                Some(shard) => bucket.insert(id, shard),
+                None => bucket.remove(&id),
+            };
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &BindingShard> {
+        (self.buckets.iter()).flat_map(|b| b.values().map(|s| &**s))
+    }
+
+    fn approximate_memory(&self) -> usize {
+        (self.buckets.iter())
+            .map(|b| 16 + b.capacity() * 13)
+            .sum::<usize>()
+    }
 }
 
 /// How many of a requester's groups [`PolicySnapshot::decide`] resolves
@@ -233,6 +461,7 @@ impl Decision {
 /// into the snapshot that decided).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Allowed {
+    scope: ScopeKey,
     binding: u32,
     rule: u32,
 }
@@ -274,67 +503,16 @@ pub struct Allowed {
 /// ```
 #[derive(Debug, Default)]
 pub struct PolicySnapshot {
-    strings: Interner,
-    /// `(id of head, id of tail)` -> id of `head/tail`, for every resource
-    /// entry containing `/` split at each `/`.
-    combined: FxHashMap<(u32, u32), u32>,
-    rules: Vec<CompiledRule>,
-    roles: Vec<CompiledRole>,
-    bindings: Vec<CompiledBinding>,
-    index: FxHashMap<(ScopeKey, SubjectKey), (u32, u32)>,
-    lists: Vec<u32>,
-    namespace_workspace: FxHashMap<u32, u32>,
-    warnings: Vec<String>,
-}
-
-/// A role of any kind, as the builder sees it.
-struct RoleSource<'p> {
-    kind: RoleKind,
-    meta: &'p ObjectMeta,
-    rules: &'p [PolicyRule],
-    selectors: &'p [LabelSelector],
-}
-
-fn view<'p>(
-    kind: RoleKind,
-    meta: &'p ObjectMeta,
-    rules: Option<&'p Vec<PolicyRule>>,
-) -> RoleSource<'p> {
-    RoleSource {
-        kind,
-        meta,
-        rules: rules.map(Vec::as_slice).unwrap_or_default(),
-        selectors: &[],
-    }
-}
-
-fn name(meta: &ObjectMeta) -> &str {
-    meta.name.as_deref().unwrap_or("")
-}
-
-fn namespace(meta: &ObjectMeta) -> &str {
-    meta.namespace.as_deref().unwrap_or("")
-}
-
-/// Keeps the last of the items sharing a key, in their original order.
-fn live<T>(items: &[T], key: impl Fn(&T) -> (&str, &str)) -> Vec<&T> {
-    let mut last: FxHashMap<(&str, &str), usize> = FxHashMap::default();
-    for (i, item) in items.iter().enumerate() {
-        last.insert(key(item), i);
-    }
-    (items.iter().enumerate())
-        .filter(|(i, item)| last.get(&key(item)) == Some(i))
-        .map(|(_, item)| item)
-        .collect()
-}
-
-fn role_key(kind: RoleKind, meta: &ObjectMeta) -> (RoleKind, &str, &str) {
-    let ns = if kind == RoleKind::Role {
-        namespace(meta)
-    } else {
-        ""
-    };
-    (kind, ns, name(meta))
+    pub(crate) strings: Strings,
+    pub(crate) roles: Arc<RoleTable>,
+    pub(crate) global: Arc<BindingShard>,
+    pub(crate) cluster: Arc<BindingShard>,
+    pub(crate) workspaces: ShardMap,
+    pub(crate) namespaces: ShardMap,
+    /// Namespace id -> workspace id, for labelled namespaces.
+    pub(crate) namespace_workspace: Arc<FxHashMap<u32, u32>>,
+    pub(crate) warnings: Arc<Vec<String>>,
+    pub(crate) binding_count: usize,
 }
 
 impl PolicySnapshot {
@@ -343,313 +521,12 @@ impl PolicySnapshot {
     /// reasons, and oddities of aggregation are listed by
     /// [`warnings`](Self::warnings).
     pub fn build(policy: &Policy) -> Self {
-        let mut s = PolicySnapshot::default();
-
-        // Roles: only the last of each key counts; each is compiled once.
-        let mut sources: Vec<RoleSource<'_>> = Vec::new();
-        for r in live(&policy.roles, |r| {
-            (namespace(&r.metadata), name(&r.metadata))
-        }) {
-            sources.push(view(RoleKind::Role, &r.metadata, r.rules.as_ref()));
-        }
-        for r in live(&policy.cluster_roles, |r| ("", name(&r.metadata))) {
-            sources.push(RoleSource {
-                selectors: (r.aggregation_rule.as_ref())
-                    .and_then(|a| a.cluster_role_selectors.as_deref())
-                    .unwrap_or_default(),
-                ..view(RoleKind::ClusterRole, &r.metadata, r.rules.as_ref())
-            });
-        }
-        for r in live(&policy.global_roles, |r| ("", name(&r.metadata))) {
-            sources.push(view(RoleKind::GlobalRole, &r.metadata, Some(&r.rules)));
-        }
-        for r in live(&policy.workspace_roles, |r| ("", name(&r.metadata))) {
-            sources.push(view(RoleKind::WorkspaceRole, &r.metadata, Some(&r.rules)));
-        }
-        let by_key: FxHashMap<(RoleKind, &str, &str), usize> = (sources.iter().enumerate())
-            .map(|(i, r)| (role_key(r.kind, r.meta), i))
-            .collect();
-
-        // Own rules of each role, compiled.
-        let mut own: Vec<std::ops::Range<u32>> = Vec::with_capacity(sources.len());
-        for r in &sources {
-            let start = s.rules.len() as u32;
-            for rule in r.rules {
-                let compiled = s.compile_rule(rule);
-                s.rules.push(compiled);
-            }
-            own.push(start..s.rules.len() as u32);
-        }
-
-        // Aggregation edges.
-        let cluster_roles: Vec<usize> = (0..sources.len())
-            .filter(|&i| sources[i].kind == RoleKind::ClusterRole)
-            .collect();
-        let mut edges: Vec<Vec<usize>> = vec![Vec::new(); sources.len()];
-        for (i, r) in sources.iter().enumerate() {
-            match ks_types::meta::aggregation_roles(r.meta) {
-                Ok(Some(names)) => {
-                    for n in names {
-                        let k = (r.kind, role_key(r.kind, r.meta).1, n.as_str());
-                        match by_key.get(&k) {
-                            Some(&j) => edges[i].push(j),
-                            None => s.warnings.push(format!(
-                                "{} {:?} aggregates {} {:?}, which does not exist",
-                                r.kind,
-                                name(r.meta),
-                                r.kind,
-                                n
-                            )),
-                        }
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => s.warnings.push(format!(
-                    "{} {:?}: {e}; it aggregates nothing",
-                    r.kind,
-                    name(r.meta)
-                )),
-            }
-            // Each selector is built once, then matched against every
-            // ClusterRole.
-            let mut selectors = Vec::with_capacity(r.selectors.len());
-            for sel in r.selectors {
-                match label_selector(sel) {
-                    Some(built) => selectors.push(built),
-                    None => s.warnings.push(format!(
-                        "ClusterRole {:?} has an invalid aggregation selector; it selects nothing",
-                        name(r.meta)
-                    )),
-                }
-            }
-            if !selectors.is_empty() {
-                for &j in &cluster_roles {
-                    if j != i && any_built_selector_matches(&selectors, sources[j].meta) {
-                        edges[i].push(j);
-                    }
-                }
-            }
-        }
-
-        // Effective rules: own, then those of every reachable role in
-        // policy order (sources are in policy order within a kind, and
-        // aggregation never crosses kinds).
-        for (i, range) in own.iter().enumerate() {
-            let mut reached = BTreeSet::new();
-            let mut pending = vec![i];
-            while let Some(r) = pending.pop() {
-                for &next in &edges[r] {
-                    if next != i && reached.insert(next) {
-                        pending.push(next);
-                    }
-                }
-            }
-            let mut rules: Vec<u32> = range.clone().collect();
-            for j in reached {
-                rules.extend(own[j].clone());
-            }
-            s.roles.push(CompiledRole {
-                rules: rules.into(),
-            });
-        }
-
-        // Bindings, in walk order; only the last of each key counts.
-        let mut pending: Vec<(ScopeKey, SubjectKey, u32)> = Vec::new();
-        let resolve = |role_ref: &RoleRef, ns: &str| -> Result<u32, Unresolved> {
-            let kind = RoleKind::parse(&role_ref.kind).ok_or(Unresolved::UnsupportedKind)?;
-            if kind == RoleKind::Role && ns.is_empty() {
-                return Err(Unresolved::MissingRole);
-            }
-            let ns = if kind == RoleKind::Role { ns } else { "" };
-            (by_key.get(&(kind, ns, role_ref.name.as_str())))
-                .map(|&i| i as u32)
-                .ok_or(Unresolved::MissingRole)
-        };
-        let mut add = |s: &mut PolicySnapshot,
-                       kind: BindingKind,
-                       meta: &ObjectMeta,
-                       subjects: &[Subject],
-                       role_ref: &RoleRef,
-                       scope: Option<ScopeKey>| {
-            let id = s.bindings.len() as u32;
-            let binding_ns = if kind == BindingKind::RoleBinding {
-                namespace(meta)
-            } else {
-                ""
-            };
-            if let Some(scope) = scope {
-                for subject in subjects {
-                    if let Some(key) = s.subject_key(subject, binding_ns) {
-                        pending.push((scope, key, id));
-                    }
-                }
-            }
-            s.bindings.push(CompiledBinding {
-                kind,
-                name: name(meta).into(),
-                namespace: binding_ns.into(),
-                role_ref: role_ref.clone(),
-                subjects: subjects.into(),
-                role: resolve(role_ref, binding_ns),
-                scope,
-            });
-        };
-        for b in live(&policy.global_role_bindings, |b| ("", name(&b.metadata))) {
-            let scope = Some(ScopeKey::Global);
-            add(
-                &mut s,
-                BindingKind::GlobalRoleBinding,
-                &b.metadata,
-                &b.subjects,
-                &b.role_ref,
-                scope,
-            );
-        }
-        for b in live(&policy.workspace_role_bindings, |b| ("", name(&b.metadata))) {
-            let scope = ks_types::meta::label(&b.metadata, ks_types::meta::WORKSPACE_LABEL)
-                .filter(|w| !w.is_empty())
-                .map(|w| ScopeKey::Workspace(s.strings.intern(w)));
-            add(
-                &mut s,
-                BindingKind::WorkspaceRoleBinding,
-                &b.metadata,
-                &b.subjects,
-                &b.role_ref,
-                scope,
-            );
-        }
-        for b in live(&policy.role_bindings, |b| {
-            (namespace(&b.metadata), name(&b.metadata))
-        }) {
-            let ns = namespace(&b.metadata);
-            let scope = (!ns.is_empty()).then(|| ScopeKey::Namespace(s.strings.intern(ns)));
-            let subjects = b.subjects.as_deref().unwrap_or_default();
-            add(
-                &mut s,
-                BindingKind::RoleBinding,
-                &b.metadata,
-                subjects,
-                &b.role_ref,
-                scope,
-            );
-        }
-        for b in live(&policy.cluster_role_bindings, |b| ("", name(&b.metadata))) {
-            let subjects = b.subjects.as_deref().unwrap_or_default();
-            let scope = Some(ScopeKey::Cluster);
-            add(
-                &mut s,
-                BindingKind::ClusterRoleBinding,
-                &b.metadata,
-                subjects,
-                &b.role_ref,
-                scope,
-            );
-        }
-
-        // The index: per (scope, subject), the binding ids in walk order.
-        // A stable sort keeps the ids ascending within a bucket.
-        pending
-            .sort_by_key(|&(scope, subject, id)| (bucket_order(scope), subject_order(subject), id));
-        pending.dedup();
-        let mut i = 0;
-        while i < pending.len() {
-            let (scope, subject, _) = pending[i];
-            let start = s.lists.len() as u32;
-            while i < pending.len() && (pending[i].0, pending[i].1) == (scope, subject) {
-                s.lists.push(pending[i].2);
-                i += 1;
-            }
-            s.index
-                .insert((scope, subject), (start, s.lists.len() as u32));
-        }
-
-        // Namespaces: the last object of a name counts.
-        for n in live(&policy.namespaces, |n| ("", name(&n.metadata))) {
-            if let Some(ws) = ks_types::meta::workspace_of(&n.metadata) {
-                let ns = s.strings.intern(name(&n.metadata));
-                let ws = s.strings.intern(ws);
-                s.namespace_workspace.insert(ns, ws);
-            }
-        }
-        s
-    }
-
-    fn subject_key(&mut self, subject: &Subject, binding_ns: &str) -> Option<SubjectKey> {
-        match subject.kind.as_str() {
-            USER_KIND => Some(SubjectKey::User(self.strings.intern(&subject.name))),
-            GROUP_KIND => Some(SubjectKey::Group(self.strings.intern(&subject.name))),
-            SERVICE_ACCOUNT_KIND => {
-                let ns = service_account_namespace(subject, binding_ns);
-                (!ns.is_empty()).then(|| {
-                    let user = format!("{SERVICE_ACCOUNT_PREFIX}{ns}:{}", subject.name);
-                    SubjectKey::User(self.strings.intern(&user))
-                })
-            }
-            _ => None,
-        }
-    }
-
-    fn compile_rule(&mut self, rule: &PolicyRule) -> CompiledRule {
-        let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
-        let mut set = |items: &[String]| -> IdSet {
-            let mut ids: Vec<u32> = items.iter().map(|i| self.strings.intern(i)).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            IdSet {
-                all: items.iter().any(|i| i == ALL),
-                ids: ids.into(),
-            }
-        };
-        let verbs = set(&rule.verbs);
-        let groups = set(&list(&rule.api_groups));
-        let resource_list = list(&rule.resources);
-        let resources = set(&resource_list);
-        let names = rule
-            .resource_names
-            .as_deref()
-            .filter(|n| !n.is_empty())
-            .map(|n| set(n).ids);
-        let mut any_subresource = Vec::new();
-        for r in &resource_list {
-            if let Some(sub) = r.strip_prefix("*/")
-                && !sub.is_empty()
-            {
-                any_subresource.push(self.strings.intern(sub));
-            }
-            // Every way `r` can be `resource/subresource`.
-            let whole = self.strings.intern(r);
-            for (i, _) in r.match_indices('/') {
-                let head = self.strings.intern(&r[..i]);
-                let tail = self.strings.intern(&r[i + 1..]);
-                self.combined.insert((head, tail), whole);
-            }
-        }
-        let urls = list(&rule.non_resource_urls)
-            .into_iter()
-            .map(|u| {
-                if u == ALL {
-                    UrlPattern::All
-                } else if u.ends_with('*') {
-                    UrlPattern::Prefix(u.into())
-                } else {
-                    UrlPattern::Exact(u.into())
-                }
-            })
-            .collect();
-        CompiledRule {
-            source: rule.clone(),
-            verbs,
-            groups,
-            resources,
-            any_subresource: any_subresource.into(),
-            names,
-            urls,
-        }
+        crate::compile::Compiler::build(policy).publish()
     }
 
     /// Resolves the request's strings to ids. Allocation-free.
     #[inline]
-    fn request<'a>(&self, attrs: &Attributes<'a>) -> Request<'a> {
+    pub(crate) fn request<'a>(&self, attrs: &Attributes<'a>) -> Request<'a> {
         let get = |s: &str| self.strings.get(s);
         let has_subresource = !attrs.subresource.is_empty();
         let (resource, subresource) = if !attrs.is_resource_request {
@@ -658,7 +535,7 @@ impl PolicySnapshot {
             let sub = get(attrs.subresource);
             let combined = get(attrs.resource)
                 .zip(sub)
-                .and_then(|pair| self.combined.get(&pair).copied());
+                .and_then(|pair| self.strings.combined(pair));
             (combined, sub)
         } else {
             (get(attrs.resource), None)
@@ -710,27 +587,39 @@ impl PolicySnapshot {
         ]
     }
 
+    /// The bindings of a scope (none: an empty shard).
     #[inline]
-    fn list(&self, scope: ScopeKey, subject: SubjectKey) -> &[u32] {
-        match self.index.get(&(scope, subject)) {
-            Some(&(start, end)) => self
-                .lists
-                .get(start as usize..end as usize)
-                .unwrap_or_default(),
-            None => &[],
+    fn shard(&self, scope: ScopeKey) -> Option<&BindingShard> {
+        match scope {
+            ScopeKey::Global => Some(&self.global),
+            ScopeKey::Cluster => Some(&self.cluster),
+            ScopeKey::Workspace(w) => self.workspaces.get(w),
+            ScopeKey::Namespace(n) => self.namespaces.get(n),
         }
     }
 
-    /// The first rule of binding `b`'s role that allows the request.
+    /// The effective rules of a role slot (`None`: no such role).
     #[inline]
-    fn binding_allows(&self, b: u32, request: &Request<'_>) -> Option<u32> {
-        let role = self.bindings.get(b as usize)?.role.ok()?;
-        let role = self.roles.get(role as usize)?;
-        role.rules.iter().copied().find(|&r| {
-            self.rules
-                .get(r as usize)
-                .is_some_and(|rule| rule.allows(request))
-        })
+    fn role(&self, slot: u32) -> Option<&CompiledRole> {
+        self.roles.get(slot as usize)?.as_deref()
+    }
+
+    /// Why binding `b` contributes no rules, if it does not.
+    fn unresolved(&self, b: &CompiledBinding) -> Option<Unresolved> {
+        match b.role {
+            Err(problem) => Some(problem),
+            Ok(slot) if self.role(slot).is_none() => Some(Unresolved::MissingRole),
+            Ok(_) => None,
+        }
+    }
+
+    /// The first rule of role slot `role` that allows the request.
+    #[inline]
+    fn role_allows(&self, role: u32, request: &Request<'_>) -> Option<u32> {
+        let role = self.role(role)?;
+        (role.rules.iter())
+            .position(|rule| rule.allows(request))
+            .map(|i| i as u32)
     }
 
     /// The first binding (in walk order) of `scope` naming the requester
@@ -743,32 +632,37 @@ impl PolicySnapshot {
         attrs: &Attributes<'_>,
         request: &Request<'_>,
     ) -> Option<Allowed> {
-        let mut best: Option<Allowed> = None;
-        let mut probe = |list: &[u32]| {
-            for &b in list {
-                if best.is_some_and(|a| b >= a.binding) {
+        let shard = self.shard(scope)?;
+        let mut best: Option<(u32, u32)> = None;
+        let mut probe = |list: &[Entry]| {
+            for e in list {
+                if best.is_some_and(|(b, _)| e.binding >= b) {
                     break;
                 }
-                if let Some(rule) = self.binding_allows(b, request) {
-                    best = Some(Allowed { binding: b, rule });
+                if let Some(rule) = self.role_allows(e.role, request) {
+                    best = Some((e.binding, rule));
                     break;
                 }
             }
         };
         if let Some(user) = requester.user {
-            probe(self.list(scope, SubjectKey::User(user)));
+            probe(shard.list(SubjectKey::User(user)));
         }
         for &g in requester.groups() {
-            probe(self.list(scope, SubjectKey::Group(g)));
+            probe(shard.list(SubjectKey::Group(g)));
         }
         if requester.more_groups {
             for group in attrs.groups.iter().skip(CACHED_GROUPS) {
                 if let Some(g) = self.strings.get(group) {
-                    probe(self.list(scope, SubjectKey::Group(g)));
+                    probe(shard.list(SubjectKey::Group(g)));
                 }
             }
         }
-        best
+        best.map(|(binding, rule)| Allowed {
+            scope,
+            binding,
+            rule,
+        })
     }
 
     /// The requester's user and group ids (the first groups cached on the
@@ -812,26 +706,29 @@ impl PolicySnapshot {
         self.decide(attrs).is_allowed()
     }
 
+    /// The binding an Allow of this snapshot names.
+    fn allowed_binding(&self, a: Allowed) -> Option<&CompiledBinding> {
+        self.shard(a.scope)?
+            .bindings
+            .get(a.binding as usize)
+            .map(|b| &**b)
+    }
+
     /// The reason of a decision `decide(attrs)` returned:
     /// `RBAC: allowed by RoleBinding "x/ns" of ClusterRole "y" to User "z"`,
     /// or which request no rule authorizes, with every binding naming the
     /// requester whose role could not be resolved.
     pub fn explain(&self, attrs: &Attributes<'_>, decision: Decision) -> String {
         if let Decision::Allow(a) = decision
-            && let Some(b) = self.bindings.get(a.binding as usize)
+            && let Some(reason) = self
+                .allowed_binding(a)
+                .and_then(|b| b.with_grant(attrs, |grant| allow_reason(&grant)))
         {
-            let subject = first_applying_subject(&b.subjects, attrs, &b.namespace)
-                .and_then(|i| b.subjects.get(i));
-            if let Some(subject) = subject {
-                return allow_reason(&Grant {
-                    binding: b.binding_ref(),
-                    subject,
-                });
-            }
+            return reason;
         }
         let mut errors = Vec::new();
         let _ = self.walk_bindings(attrs, &mut |b| {
-            if let Err(problem) = b.role {
+            if let Some(problem) = self.unresolved(b) {
                 let e = ResolutionError {
                     binding: b.binding_ref(),
                     problem,
@@ -855,7 +752,10 @@ impl PolicySnapshot {
     /// The rule that allowed, for an Allow decision of this snapshot.
     pub fn allowing_rule(&self, decision: Decision) -> Option<&PolicyRule> {
         match decision {
-            Decision::Allow(a) => self.rules.get(a.rule as usize).map(|r| &r.source),
+            Decision::Allow(a) => {
+                let role = self.role(self.allowed_binding(a)?.role.ok()?)?;
+                role.rules.get(a.rule as usize).map(|r| &r.source)
+            }
             Decision::NoOpinion => None,
         }
     }
@@ -868,19 +768,22 @@ impl PolicySnapshot {
     ) -> ControlFlow<()> {
         let user = self.strings.get(attrs.user);
         for scope in self.scopes(attrs).into_iter().flatten() {
+            let Some(shard) = self.shard(scope) else {
+                continue;
+            };
             let mut ids: Vec<u32> = Vec::new();
             if let Some(u) = user {
-                ids.extend_from_slice(self.list(scope, SubjectKey::User(u)));
+                ids.extend(shard.list(SubjectKey::User(u)).iter().map(|e| e.binding));
             }
             for g in attrs.groups.iter() {
                 if let Some(g) = self.strings.get(g) {
-                    ids.extend_from_slice(self.list(scope, SubjectKey::Group(g)));
+                    ids.extend(shard.list(SubjectKey::Group(g)).iter().map(|e| e.binding));
                 }
             }
             ids.sort_unstable();
             ids.dedup();
             for id in ids {
-                if let Some(b) = self.bindings.get(id as usize) {
+                if let Some(b) = shard.bindings.get(id as usize) {
                     visit(b)?;
                 }
             }
@@ -896,62 +799,56 @@ impl PolicySnapshot {
 
     /// Number of (live) bindings compiled.
     pub fn binding_count(&self) -> usize {
-        self.bindings.len()
+        self.binding_count
+    }
+
+    /// Every shard, global first.
+    fn shards(&self) -> impl Iterator<Item = &BindingShard> {
+        [&*self.global, &*self.cluster]
+            .into_iter()
+            .chain(self.workspaces.values())
+            .chain(self.namespaces.values())
     }
 
     /// An estimate of the heap memory the snapshot holds, in bytes
     /// (containers' capacities and owned strings; hash tables counted at
-    /// their entries' size).
+    /// their entries' size). Pieces shared with other snapshots of a
+    /// [`LivePolicy`](crate::LivePolicy) are counted in full.
     pub fn approximate_memory(&self) -> usize {
         use std::mem::size_of;
-        let strings: usize = self
-            .strings
-            .strings
-            .iter()
-            .map(|s| 2 * s.len())
-            .sum::<usize>()
-            + self.strings.strings.capacity() * size_of::<Box<str>>()
-            + self.strings.ids.capacity() * (size_of::<Box<str>>() + size_of::<u32>() + 1);
-        let rules: usize = (self.rules.iter())
+        let table = |t: &StringTable| {
+            t.ids.keys().map(|s| 16 + s.len()).sum::<usize>()
+                + t.ids.capacity() * (size_of::<Arc<str>>() + size_of::<u32>() + 1)
+                + t.combined.capacity() * 13
+        };
+        let strings = table(&self.strings.base) + table(&self.strings.delta);
+        // Rules shared by aggregating roles are counted once per role.
+        let roles: usize = (self.roles.iter().flatten())
             .map(|r| {
-                size_of::<CompiledRule>()
-                    + 4 * (r.verbs.ids.len() + r.groups.ids.len() + r.resources.ids.len())
-                    + 4 * r.names.as_ref().map_or(0, |n| n.len())
-                    + estimate_rule(&r.source)
-            })
-            .sum();
-        let roles: usize = (self.roles.iter())
-            .map(|r| size_of::<CompiledRole>() + 4 * r.rules.len())
-            .sum();
-        let bindings: usize = (self.bindings.iter())
-            .map(|b| {
-                size_of::<CompiledBinding>()
-                    + b.name.len()
-                    + b.namespace.len()
-                    + b.role_ref.kind.len()
-                    + b.role_ref.name.len()
-                    + b.role_ref.api_group.len()
-                    + (b.subjects.iter())
-                        .map(|s| {
-                            size_of::<Subject>()
-                                + s.name.len()
-                                + s.kind.len()
-                                + s.namespace.as_ref().map_or(0, String::len)
-                                + s.api_group.as_ref().map_or(0, String::len)
+                size_of::<CompiledRole>()
+                    + (r.rules.iter())
+                        .map(|r| {
+                            8 + size_of::<CompiledRule>()
+                                + 4 * (r.verbs.ids.len()
+                                    + r.groups.ids.len()
+                                    + r.resources.ids.len())
+                                + 4 * r.names.as_ref().map_or(0, |n| n.len())
+                                + estimate_rule(&r.source)
                         })
                         .sum::<usize>()
             })
-            .sum();
-        let index = self.index.capacity() * (size_of::<(ScopeKey, SubjectKey)>() + 9)
-            + self.lists.capacity() * 4
-            + self.combined.capacity() * 13
+            .sum::<usize>()
+            + self.roles.capacity() * 8;
+        let shards: usize = self.shards().map(BindingShard::approximate_memory).sum();
+        let maps = self.workspaces.approximate_memory()
+            + self.namespaces.approximate_memory()
             + self.namespace_workspace.capacity() * 9;
-        strings + rules + roles + bindings + index
+        strings + roles + shards + maps
     }
 
     /// Number of distinct interned strings.
     pub fn string_count(&self) -> usize {
-        self.strings.strings.len()
+        self.strings.count()
     }
 }
 
@@ -967,22 +864,6 @@ fn estimate_rule(rule: &PolicyRule) -> usize {
         + list(&rule.non_resource_urls)
 }
 
-fn bucket_order(scope: ScopeKey) -> (u8, u32) {
-    match scope {
-        ScopeKey::Global => (0, 0),
-        ScopeKey::Workspace(w) => (1, w),
-        ScopeKey::Namespace(n) => (2, n),
-        ScopeKey::Cluster => (3, 0),
-    }
-}
-
-fn subject_order(subject: SubjectKey) -> (u8, u32) {
-    match subject {
-        SubjectKey::User(u) => (0, u),
-        SubjectKey::Group(g) => (1, g),
-    }
-}
-
 impl RuleSource for PolicySnapshot {
     fn visit_rules(
         &self,
@@ -990,42 +871,29 @@ impl RuleSource for PolicySnapshot {
         visitor: &mut dyn FnMut(Visit<'_>) -> ControlFlow<()>,
     ) {
         let _ = self.walk_bindings(attrs, &mut |b| {
-            let role = match b.role {
-                Ok(role) => role,
-                Err(problem) => {
+            let role = match b.role.map(|slot| self.role(slot)) {
+                Ok(Some(role)) => role,
+                Ok(None) | Err(_) => {
+                    let problem = self.unresolved(b).unwrap_or(Unresolved::MissingRole);
                     return visitor(Visit::Error(ResolutionError {
                         binding: b.binding_ref(),
                         problem,
                     }));
                 }
             };
-            let Some(subject) = first_applying_subject(&b.subjects, attrs, &b.namespace)
-                .and_then(|i| b.subjects.get(i))
-            else {
-                return ControlFlow::Continue(());
-            };
-            let grant = Grant {
-                binding: b.binding_ref(),
-                subject,
-            };
-            for &r in self
-                .roles
-                .get(role as usize)
-                .map(|r| &*r.rules)
-                .unwrap_or_default()
-            {
-                if let Some(rule) = self.rules.get(r as usize) {
+            let visited = b.with_grant(attrs, |grant| {
+                for rule in &role.rules {
                     visitor(Visit::Rule {
                         grant,
                         rule: &rule.source,
                     })?;
                 }
-            }
-            ControlFlow::Continue(())
+                ControlFlow::Continue(())
+            });
+            visited.unwrap_or(ControlFlow::Continue(()))
         });
     }
 }
-
 /// A binding that grants a request, as [`PolicySnapshot::who_can`] lists it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WhoCan {
@@ -1051,21 +919,21 @@ impl PolicySnapshot {
     /// decision.
     pub fn who_can(&self, attrs: &Attributes<'_>) -> Vec<WhoCan> {
         let request = self.request(attrs);
-        let scopes = self.scopes(attrs);
         let mut out = Vec::new();
-        for (i, b) in self.bindings.iter().enumerate() {
-            let in_scope = b.scope.is_some_and(|s| scopes.contains(&Some(s)));
-            if !in_scope || self.binding_allows(i as u32, &request).is_none() {
+        let shards = (self.scopes(attrs).into_iter().flatten()).filter_map(|s| self.shard(s));
+        for b in shards.flat_map(|shard| shard.bindings.iter()) {
+            let role = b.role.unwrap_or(NO_ROLE);
+            if self.role_allows(role, &request).is_none() {
                 continue;
             }
-            let subjects: Vec<Subject> = (b.subjects.iter())
+            let subjects: Vec<Subject> = (b.subjects().into_iter())
                 .filter_map(|s| match s.kind.as_str() {
-                    USER_KIND | GROUP_KIND => Some(s.clone()),
+                    USER_KIND | GROUP_KIND => Some(s),
                     SERVICE_ACCOUNT_KIND => {
-                        let ns = service_account_namespace(s, &b.namespace);
-                        (!ns.is_empty()).then(|| Subject {
-                            namespace: Some(ns.to_owned()),
-                            ..s.clone()
+                        let ns = service_account_namespace(&s, &b.namespace).to_owned();
+                        (!ns.is_empty()).then_some(Subject {
+                            namespace: Some(ns),
+                            ..s
                         })
                     }
                     _ => None,
@@ -1078,8 +946,8 @@ impl PolicySnapshot {
                 binding_kind: b.kind,
                 binding_name: b.name.to_string(),
                 binding_namespace: b.namespace.to_string(),
-                role_kind: b.role_ref.kind.clone(),
-                role_name: b.role_ref.name.clone(),
+                role_kind: b.role_kind.to_string(),
+                role_name: b.role_name.to_string(),
                 subjects,
             });
         }
@@ -1109,35 +977,5 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<PolicySnapshot>();
         assert_send_sync::<Decision>();
-    }
-
-    #[test]
-    fn combined_resources_split_at_every_slash() {
-        let mut s = PolicySnapshot::default();
-        let rule = PolicyRule {
-            verbs: vec!["get".into()],
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["a/b/c".into(), "*/log".into()]),
-            ..Default::default()
-        };
-        let compiled = s.compile_rule(&rule);
-        s.rules.push(compiled);
-        let check = |resource, subresource| {
-            let attrs = Attributes {
-                verb: "get",
-                resource,
-                subresource,
-                is_resource_request: true,
-                ..Attributes::default()
-            };
-            s.rules[0].allows(&s.request(&attrs))
-        };
-        assert!(check("a", "b/c"));
-        assert!(check("a/b", "c"));
-        assert!(check("a/b/c", ""));
-        assert!(!check("a", "b"));
-        assert!(check("pods", "log"));
-        assert!(check("never-seen", "log"));
-        assert!(!check("pods", "logs"));
     }
 }

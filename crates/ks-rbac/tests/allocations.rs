@@ -1,5 +1,6 @@
 //! `PolicySnapshot::decide` allocates nothing, on the allow path and on the
-//! deny path, at every scope, with or without the user's extra attributes.
+//! deny path, at every scope, with or without the user's extra attributes,
+//! on a fresh build and on a snapshot a `LivePolicy` published.
 //! Counted with a counting global allocator; this file is its own test
 //! binary and holds one test, so nothing else allocates while it counts (the
 //! minimum over several runs guards against stray harness allocations).
@@ -9,7 +10,7 @@ use std::alloc::System;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use ks_rbac::{Attributes, Extra, Groups, Policy, PolicySnapshot};
+use ks_rbac::{Attributes, Change, Extra, Groups, LivePolicy, Object, Policy, PolicySnapshot};
 use ks_request_info::ResourceScope;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -30,6 +31,24 @@ fn allocations(snapshot: &PolicySnapshot, attrs: &Attributes<'_>) -> (usize, boo
         .unwrap_or(usize::MAX);
     (n, allowed)
 }
+
+/// Objects a [`LivePolicy`] adds to the test policy.
+const ADDED: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: new-pods-reader}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: new-ns, labels: {kubesphere.io/workspace: new-ws}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: newcomer-reads, namespace: new-ns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: new-pods-reader}
+subjects: [{kind: User, name: newcomer}]
+"#;
 
 #[test]
 fn decide_allocates_nothing() {
@@ -208,6 +227,55 @@ fn decide_allocates_nothing() {
         let (n, allowed) = allocations(&snapshot, attrs);
         assert_eq!(allowed, *want, "{attrs:?}");
         assert_eq!(n, 0, "{attrs:?} allocated");
+    }
+
+    // The same on a snapshot a LivePolicy published after changes: new
+    // strings (in the delta table), a new namespace shard, a relabelled
+    // namespace, a binding updated in place, deleted and added back.
+    let mut live = LivePolicy::new(policy.clone());
+    let (added, _) = Policy::from_yaml("added", ADDED);
+    let added: Vec<Change> = (added.cluster_roles.into_iter().map(Object::ClusterRole))
+        .chain(added.namespaces.into_iter().map(Object::Namespace))
+        .chain(added.role_bindings.into_iter().map(Object::RoleBinding))
+        .map(Change::Upsert)
+        .collect();
+    live.apply(added.clone());
+    let mut updated = policy.role_bindings[0].clone();
+    updated.metadata.labels = Some([("updated".to_owned(), "yes".to_owned())].into());
+    live.apply([Change::Upsert(Object::RoleBinding(updated))]);
+    live.apply(added.iter().map(|c| match c {
+        Change::Upsert(o) => Change::delete_of(o),
+        other => other.clone(),
+    }));
+    live.apply(added);
+    let published = live.snapshot();
+    let newcomer = Attributes {
+        user: "newcomer",
+        namespace: "new-ns",
+        resource_scope: Some(ResourceScope::Namespace),
+        ..base
+    };
+    let live_cases = [
+        (newcomer, true),
+        (
+            Attributes {
+                verb: "delete",
+                ..newcomer
+            },
+            false,
+        ),
+        (
+            Attributes {
+                user: "carol",
+                ..newcomer
+            },
+            false,
+        ),
+    ];
+    for (attrs, want) in cases.iter().chain(&live_cases) {
+        let (n, allowed) = allocations(&published, attrs);
+        assert_eq!(allowed, *want, "live: {attrs:?}");
+        assert_eq!(n, 0, "live: {attrs:?} allocated");
     }
     // Explaining allocates: proof that the counter counts.
     let region = Region::new(GLOBAL);
