@@ -13,7 +13,6 @@ use ks_types::validation::{FieldErrors, Validate};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::authn::BCRYPT_COST;
 use crate::authn::users::{Revocations, is_bcrypt_hash};
 
 /// KubeSphere's own rules for its kinds (users, roles and bindings,
@@ -209,7 +208,7 @@ impl AdmissionPlugin for UserPasswords {
                 {
                     return Ok((true, old_hash));
                 }
-                bcrypt::hash(&new, BCRYPT_COST).map(|h| (false, h))
+                crate::authn::hash_password(&new).map(|h| (false, h))
             })
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?

@@ -25,6 +25,7 @@ use crate::authn::Tokens;
 use crate::authn::jwt::TokenType;
 use crate::authn::login::{LoginError, LoginSource, LoginType, Logins};
 use crate::context::RequestRecord;
+use crate::metrics::LoginResult;
 
 /// The largest token request body accepted.
 pub const MAX_FORM: usize = 16 * 1024;
@@ -66,6 +67,8 @@ pub struct OAuth {
     pub logins: Arc<Logins>,
     /// The clients allowed.
     pub clients: Vec<Client>,
+    /// Counts password logins (`ks_login_total`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The routes, for the dispatcher.
@@ -171,11 +174,17 @@ async fn token(
                     "username and password are required",
                 );
             }
-            match oauth
+            let outcome = oauth
                 .logins
                 .login(&form.username, &form.password, LoginType::Token, &source)
-                .await
-            {
+                .await;
+            oauth.metrics.login(match &outcome {
+                Ok(_) => LoginResult::Success,
+                Err(LoginError::InvalidCredentials | LoginError::Disabled) => LoginResult::Failure,
+                Err(LoginError::Locked { .. }) => LoginResult::Locked,
+                Err(LoginError::Internal(_)) => LoginResult::Error,
+            });
+            match outcome {
                 Ok(user) => user,
                 Err(e) => return login_error(&e),
             }

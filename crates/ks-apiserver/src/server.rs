@@ -274,6 +274,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         tokens: Arc::clone(&tokens),
         logins,
         clients: config.oauth_clients.clone(),
+        metrics: metrics.clone(),
     });
     let admin = users
         .get(crate::bootstrap::ADMIN)

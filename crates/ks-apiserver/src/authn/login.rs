@@ -25,7 +25,7 @@ use crate::internal::Internal;
 /// "wrong password".
 static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
     let secret = uuid::Uuid::new_v4().to_string();
-    bcrypt::hash(secret, super::BCRYPT_COST).unwrap_or_default()
+    super::hash_password(&secret).unwrap_or_default()
 });
 
 /// How a login arrived, as a LoginRecord's `spec.type` says

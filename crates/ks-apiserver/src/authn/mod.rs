@@ -37,6 +37,14 @@ use crate::context::Connection;
 /// KubeSphere uses).
 pub const BCRYPT_COST: u32 = 10;
 
+/// Hashes `password` with bcrypt at [`BCRYPT_COST`], in the `$2a$` form
+/// KubeSphere's Go code writes (golang.org/x/crypto/bcrypt), so stored
+/// users look the same whichever server hashed them.
+pub fn hash_password(password: &str) -> Result<String, bcrypt::BcryptError> {
+    bcrypt::hash_with_result(password, BCRYPT_COST)
+        .map(|parts| parts.format_for_version(bcrypt::Version::TwoA))
+}
+
 /// The anonymous user's name.
 pub const ANONYMOUS: &str = "system:anonymous";
 /// The anonymous user's group.

@@ -707,6 +707,51 @@ YAML
     k delete event -n default app-config.synced >/dev/null
 }
 
+# A non-admin user, as a person would work: an admin creates the user, the
+# user logs in with `ks login` (password grant, a kubeconfig context whose
+# token `ks credential` supplies), and RBAC decides: bob may read the
+# ConfigMaps of $NS2 (RoleBinding cm-reader-bob, from `creates`) and no
+# more. `ks logout` revokes the token at the server.
+non_admin_user() {
+    local out ks bobcfg
+    ks=${KS:-$(dirname "$BIN")/ks}
+    if [[ ! -x $ks ]]; then
+        (cd "$WORKSPACE" && cargo build -q -p ks-cli) || fail "building ks"
+    fi
+    [[ -x $ks ]] || { fail "no ks binary at $ks (set KS)"; return; }
+    k apply -f - >/dev/null <<EOF
+apiVersion: iam.kubesphere.io/v1alpha2
+kind: User
+metadata: {name: bob}
+spec: {email: bob@example.com, password: Bob-pass-1234}
+EOF
+    out=$(k get user bob -o jsonpath='{.spec.password}')
+    [[ $out == '$2a$10$'* ]] || fail "bob's password is stored hashed: got '${out:0:7}...'"
+    bobcfg=$TMP/bob.kubeconfig
+    export XDG_CONFIG_HOME=$TMP/xdg
+    out=$(printf 'Bob-pass-1234\n' | timeout 30 "$ks" login "$SERVER_URL" -u bob --password-stdin \
+        --kubeconfig "$bobcfg" --ca-from-kubeconfig "$KUBECONFIG_FILE" 2>&1) ||
+        { fail "ks login as bob: $out"; return; }
+    expect_contains "$out" "as bob" "ks login as bob"
+    bk() { timeout 30 "$KUBECTL" --kubeconfig "$bobcfg" --cache-dir "$TMP/cache-bob" "$@"; }
+    out=$(bk get cm -n "$NS2" lit -o jsonpath='{.data.b}' 2>&1)
+    expect_eq "$out" two "bob reads a ConfigMap of $NS2"
+    out=$(must_fail bk get secrets -n "$NS2")
+    expect_contains "$out" "secrets is forbidden: User \"bob\" cannot list resource \"secrets\" in API group \"\" in the namespace \"$NS2\"" "bob lists Secrets"
+    out=$(must_fail bk create configmap bobs -n "$NS2" --from-literal=a=1)
+    expect_contains "$out" "cannot create resource \"configmaps\"" "bob creates a ConfigMap"
+    out=$(must_fail bk get cm -n default)
+    expect_contains "$out" "in the namespace \"default\"" "bob reads another namespace"
+    # Escalation prevention: bob cannot bind himself a role he does not hold.
+    out=$(must_fail bk create rolebinding bob-admin -n "$NS2" --clusterrole=cluster-admin --user=bob)
+    expect_contains "$out" "forbidden" "bob binds himself cluster-admin"
+    timeout 30 "$ks" logout --kubeconfig "$bobcfg" >/dev/null 2>&1 || fail "ks logout"
+    out=$(must_fail bk get cm -n "$NS2")
+    [[ $out != *two* ]] || fail "bob still reads after ks logout"
+    k delete user bob >/dev/null
+    unset XDG_CONFIG_HOME
+}
+
 # An oversized body gets its 413 through `kubectl proxy` every time: the
 # server reads (and drops) the rest of the body before answering, so the
 # proxy, still sending it, sees the answer and not a closed connection.
@@ -757,6 +802,7 @@ step "kubectl get leases,events -A" leases_events
 step "kubectl get --watch" watch
 step "kubectl create (ns, configmap, secret, role, rolebinding, clusterrole, clusterrolebinding, sa)" creates
 step "errors: NotFound, AlreadyExists, strict field validation" errors
+step "a non-admin user: ks login, kubectl as bob, RBAC, ks logout" non_admin_user
 step "413 through kubectl proxy" too_large_through_proxy
 step "kubectl explain" explain
 step "kubectl delete (single, -l, -f, namespace)" deletes
