@@ -57,6 +57,10 @@ struct Args {
     /// auditing backend does (`{"Items": [...]}`).
     #[arg(long, value_name = "URL")]
     audit_webhook_url: Option<String>,
+    /// The CA bundle (PEM) an `https://` audit webhook's certificate must
+    /// chain to (for `--audit-webhook-url` or `auditing.webhookUrl`).
+    #[arg(long, value_name = "FILE")]
+    audit_webhook_ca: Option<std::path::PathBuf>,
     /// Revisions kept behind the current one at each compaction.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     compaction_retain: u64,
@@ -166,10 +170,31 @@ fn apply_options(config: &mut ks_apiserver::Config, args: &Args) -> Result<(), S
     config.audit.sink = audit.log_path.clone();
     config.audit.max_size_bytes = audit.max_size_bytes;
     config.audit.max_backups = audit.max_backups;
+    let webhook_ca = match &args.audit_webhook_ca {
+        Some(file) => {
+            if audit.webhook.is_none() {
+                return Err(
+                    "--audit-webhook-ca: no audit webhook is configured (--audit-webhook-url, or auditing.enable with auditing.webhookUrl)"
+                        .to_owned(),
+                );
+            }
+            let pem = std::fs::read_to_string(file)
+                .map_err(|e| format!("--audit-webhook-ca {}: {e}", file.display()))?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(format!(
+                    "--audit-webhook-ca {}: no PEM certificate in the file",
+                    file.display()
+                ));
+            }
+            Some(pem)
+        }
+        None => None,
+    };
     config.audit.webhook = audit.webhook.as_ref().map(|w| {
         let mut webhook = ks_apiserver::audit::WebhookConfig::new(w.url.clone());
         webhook.batch_size = w.batch_size;
         webhook.batch_interval = w.batch_interval;
+        webhook.ca_pem = webhook_ca;
         webhook
     });
     Ok(())

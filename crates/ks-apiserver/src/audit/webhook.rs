@@ -55,7 +55,7 @@ impl Webhook {
         }
         let tls = if https {
             let pem = config.ca_pem.as_deref().ok_or_else(|| {
-                bad("https needs the CA that signed the webhook's certificate (ca_pem)")
+                bad("https needs the CA that signed the webhook's certificate (ca_pem; the flag --audit-webhook-ca)")
             })?;
             let mut roots = rustls::RootCertStore::empty();
             for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
