@@ -7,7 +7,7 @@
 //! generated CA, the kubeconfig kubectl uses, and in front of it all the
 //! filter chain ([`filters`]: request info, [`authn`], impersonation,
 //! [`authz`], [`audit`], [`metrics`]) with KubeSphere's OAuth endpoints
-//! ([`oauth`]). KubeSphere's APIs under `/kapis` come next.
+//! ([`oauth`]) and KubeSphere's own APIs under `/kapis` ([`kapis`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ks_apiserver::StartError> {
@@ -42,6 +42,7 @@ pub mod filters;
 pub mod fuzzing;
 pub mod informer;
 pub mod internal;
+pub mod kapis;
 pub mod metrics;
 pub mod oauth;
 pub mod options;
@@ -85,18 +86,20 @@ pub fn router(app: Arc<App>) -> axum::Router {
 }
 
 /// The whole server: the filter chain ([`filters`]) with audit and
-/// metrics in front of `/oauth`, `/metrics` and the embedded Kubernetes
-/// API.
+/// metrics in front of `/oauth`, `/kapis`, `/metrics` and the embedded
+/// Kubernetes API.
 pub fn secured_router(
     app: Arc<App>,
     security: Arc<filters::Security>,
     oauth: Arc<oauth::OAuth>,
+    kapis: Arc<kapis::Kapis>,
     auditor: audit::Auditor,
     metrics: &metrics::Metrics,
 ) -> axum::Router {
     use axum::middleware::from_fn_with_state;
     // Layers wrap what is already there: the last added runs first.
     oauth::routes(oauth)
+        .merge(kapis::routes(kapis))
         .route("/metrics", metrics.handler())
         .fallback_service(ks_kube_api::router(app))
         .layer(from_fn_with_state(

@@ -328,10 +328,19 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let kubeconfig = data_dir.join("kubeconfig");
     crate::tls::write_kubeconfig(&kubeconfig, &url, ca_pem.as_deref(), &credentials)?;
 
+    let mut kapis =
+        crate::kapis::Kapis::new(Arc::clone(&app), Arc::clone(&rbac), config.authorization);
+    kapis.oauth = crate::kapis::config::OAuthSettings {
+        issuer: config.issuer.clone(),
+        clients: config.oauth_clients.iter().map(|c| c.id.clone()).collect(),
+        access_token_max_age: config.tokens.access_max_age,
+        access_token_inactivity_timeout: config.tokens.inactivity_timeout,
+    };
     let router = crate::secured_router(
         Arc::clone(&app),
         Arc::clone(&security),
         oauth,
+        Arc::new(kapis),
         auditor,
         &metrics,
     );
