@@ -239,6 +239,14 @@ impl Rbac {
         self.published_changed.notify_waiters();
     }
 
+    /// Runs `f` on the policy objects as last applied (the roles,
+    /// bindings and namespaces the published snapshot was built from),
+    /// holding the policy's lock meanwhile: keep `f` short.
+    pub fn with_policy<R>(&self, f: impl FnOnce(&Policy) -> R) -> R {
+        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        f(live.policy())
+    }
+
     /// The snapshot requests are decided with now.
     pub fn snapshot(&self) -> Arc<PolicySnapshot> {
         self.current.get()

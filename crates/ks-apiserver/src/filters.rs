@@ -157,7 +157,29 @@ impl Security {
             extra: (&user.extra).into(),
             ..Attributes::from_request_info(info, &user.name, &user.groups)
         };
-        Check::Rbac(self.rbac.check(&attrs))
+        let verdict = self.rbac.check(&attrs);
+        if !verdict.decision.is_allowed()
+            && let Some(grant) = ks_rbac::builtin::authenticated(&attrs)
+        {
+            return Check::Decided(Decision {
+                allowed: true,
+                reason: grant.reason().to_owned(),
+            });
+        }
+        Check::Rbac(verdict)
+    }
+
+    /// Whether `user` may do what `attrs` describe (built for `user`:
+    /// handlers that check objects one by one, such as the tenant lists).
+    ///
+    /// This is the roles' answer alone: KubeSphere's built-in
+    /// `authenticated` grants ([`ks_rbac::builtin`]) let a request reach
+    /// its route, and the route itself then asks what the roles allow.
+    pub fn allows(&self, user: &UserInfo, attrs: &Attributes<'_>) -> bool {
+        match self.fast_path(user) {
+            Some(decision) => decision.allowed,
+            None => self.rbac.check(attrs).decision.is_allowed(),
+        }
     }
 
     /// Decides whether `user` may do `info`: the allow and its reason.
@@ -170,6 +192,12 @@ impl Security {
             ..Attributes::from_request_info(info, &user.name, &user.groups)
         };
         let (allowed, reason) = self.rbac.decide(&attrs);
+        if !allowed && let Some(grant) = ks_rbac::builtin::authenticated(&attrs) {
+            return Decision {
+                allowed: true,
+                reason: grant.reason().to_owned(),
+            };
+        }
         Decision { allowed, reason }
     }
 }

@@ -86,6 +86,38 @@ impl Internal {
         .await
     }
 
+    /// Sends `method path` with `body` to the embedded API as this
+    /// client's identity and returns the API's response as it is (status,
+    /// headers, `Status` body): for routes that act for a caller the
+    /// filter chain has already authorized.
+    pub async fn forward(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: bytes::Bytes,
+    ) -> axum::response::Response {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::ACCEPT, "application/json")
+            .body(Body::from(body));
+        let mut request = match request {
+            Ok(r) => r,
+            Err(e) => {
+                return axum::response::IntoResponse::into_response(
+                    ks_kube_api::ApiError::bad_request(e.to_string()),
+                );
+            }
+        };
+        request.extensions_mut().insert((*self.user).clone());
+        match self.router.clone().oneshot(request).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        }
+    }
+
     async fn send(
         &self,
         method: Method,

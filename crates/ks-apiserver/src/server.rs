@@ -328,8 +328,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let kubeconfig = data_dir.join("kubeconfig");
     crate::tls::write_kubeconfig(&kubeconfig, &url, ca_pem.as_deref(), &credentials)?;
 
-    let mut kapis =
-        crate::kapis::Kapis::new(Arc::clone(&app), Arc::clone(&rbac), config.authorization);
+    let mut kapis = crate::kapis::Kapis::new(Arc::clone(&app), Arc::clone(&security));
     kapis.oauth = crate::kapis::config::OAuthSettings {
         issuer: config.issuer.clone(),
         clients: config.oauth_clients.iter().map(|c| c.id.clone()).collect(),

@@ -99,3 +99,541 @@ async fn unserved_routes_are_404_with_a_token_and_401_without() {
     assert_eq!(reply.status, 401, "{}", reply.text);
     ts.stop().await;
 }
+
+fn form(fields: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(fields).unwrap()
+}
+
+/// Logs `user` in with the password grant; the access token.
+async fn login(ts: &TestServer, user: &str, password: &str) -> String {
+    let body = form(&[
+        ("grant_type", "password"),
+        ("client_id", "kubesphere"),
+        ("client_secret", "kubesphere"),
+        ("username", user),
+        ("password", password),
+    ]);
+    // The authenticators see new users through an informer.
+    for _ in 0..200 {
+        let (status, _, bytes) = common::http(
+            &ts.url,
+            "POST",
+            "/oauth/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            &body,
+        )
+        .await;
+        if status == 200 {
+            let reply: Value = serde_json::from_slice(&bytes).unwrap();
+            return reply["access_token"].as_str().unwrap().to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{user} could not log in");
+}
+
+/// Retries `check` until it holds (the authorizer follows the store).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("never: {what}");
+}
+
+fn names(reply: &Reply) -> Vec<String> {
+    reply.body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items in {}", reply.text))
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+const TENANT: &str = "/kapis/tenant.kubesphere.io/v1alpha2";
+const IAM: &str = "/kapis/iam.kubesphere.io/v1alpha2";
+
+#[tokio::test]
+async fn a_member_sees_only_its_workspaces_and_their_namespaces() {
+    let ts = TestServer::start().await;
+    let admin = admin(&ts);
+
+    // Users through /kapis: the global role annotation binds a role.
+    let created = call(
+        &ts,
+        "POST",
+        &format!("{IAM}/users"),
+        Some(&admin),
+        r#"{"apiVersion":"iam.kubesphere.io/v1alpha2","kind":"User",
+            "metadata":{"name":"alice","annotations":{"iam.kubesphere.io/globalrole":"platform-regular"}},
+            "spec":{"email":"alice@example.com","password":"Alice-pass-123"}}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert!(
+        created.body["spec"].get("password").is_none(),
+        "{}",
+        created.text
+    );
+    assert_eq!(
+        created.body["metadata"]["annotations"]["iam.kubesphere.io/globalrole"],
+        "platform-regular"
+    );
+    let binding = call(
+        &ts,
+        "GET",
+        "/apis/iam.kubesphere.io/v1alpha2/globalrolebindings/alice-platform-regular",
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(binding.status, 200, "{}", binding.text);
+    assert_eq!(
+        binding.body["metadata"]["labels"]["iam.kubesphere.io/user-ref"],
+        "alice"
+    );
+
+    // Two workspaces, a namespace in each.
+    for ws in ["ws1", "ws2"] {
+        let reply = call(
+            &ts,
+            "POST",
+            &format!("{TENANT}/workspaces"),
+            Some(&admin),
+            &format!(
+                r#"{{"apiVersion":"tenant.kubesphere.io/v1alpha2","kind":"WorkspaceTemplate","metadata":{{"name":"{ws}"}}}}"#
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        assert_eq!(
+            reply.body["metadata"]["annotations"]["kubesphere.io/creator"],
+            "admin"
+        );
+        let ns = format!("{ws}-ns");
+        let reply = call(
+            &ts,
+            "POST",
+            &format!("{TENANT}/workspaces/{ws}/namespaces"),
+            Some(&admin),
+            &format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{ns}"}}}}"#),
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        assert_eq!(
+            reply.body["metadata"]["labels"]["kubesphere.io/workspace"],
+            ws
+        );
+    }
+    // A namespace of ws2 is not reachable through ws1.
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{TENANT}/workspaces/ws1/namespaces/ws2-ns"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 404, "{}", reply.text);
+
+    // alice: viewer of ws1, and allowed to list workspaces in the API
+    // group (not every workspace, which needs API group `*`).
+    for obj in [
+        r#"{"apiVersion":"iam.kubesphere.io/v1alpha2","kind":"WorkspaceRole",
+            "metadata":{"name":"ws1-viewer","labels":{"kubesphere.io/workspace":"ws1"}},
+            "rules":[{"apiGroups":["*"],"resources":["*"],"verbs":["get","list","watch"]}]}"#,
+        r#"{"apiVersion":"iam.kubesphere.io/v1alpha2","kind":"WorkspaceRoleBinding",
+            "metadata":{"name":"alice-ws1-viewer","labels":{"kubesphere.io/workspace":"ws1"}},
+            "roleRef":{"apiGroup":"iam.kubesphere.io","kind":"WorkspaceRole","name":"ws1-viewer"},
+            "subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"alice"}]}"#,
+        r#"{"apiVersion":"iam.kubesphere.io/v1alpha2","kind":"GlobalRole",
+            "metadata":{"name":"tenant-lister"},
+            "rules":[{"apiGroups":["tenant.kubesphere.io"],"resources":["workspaces"],"verbs":["list"]}]}"#,
+        r#"{"apiVersion":"iam.kubesphere.io/v1alpha2","kind":"GlobalRoleBinding",
+            "metadata":{"name":"alice-tenant-lister"},
+            "roleRef":{"apiGroup":"iam.kubesphere.io","kind":"GlobalRole","name":"tenant-lister"},
+            "subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"alice"}]}"#,
+    ] {
+        let value: Value = serde_json::from_str(obj).unwrap();
+        let plural = match value["kind"].as_str().unwrap() {
+            "WorkspaceRole" => "workspaceroles",
+            "WorkspaceRoleBinding" => "workspacerolebindings",
+            "GlobalRole" => "globalroles",
+            _ => "globalrolebindings",
+        };
+        let reply = call(
+            &ts,
+            "POST",
+            &format!("/apis/iam.kubesphere.io/v1alpha2/{plural}"),
+            Some(&admin),
+            obj,
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+    let alice = login(&ts, "alice", "Alice-pass-123").await;
+    eventually("alice sees ws1", || async {
+        let reply = call(
+            &ts,
+            "GET",
+            &format!("{TENANT}/workspaces"),
+            Some(&alice),
+            "",
+        )
+        .await;
+        reply.status == 200 && names(&reply) == ["ws1"]
+    })
+    .await;
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{TENANT}/workspaces"),
+        Some(&alice),
+        "",
+    )
+    .await;
+    assert_eq!(reply.body["totalItems"], 1, "{}", reply.text);
+    // The admin sees both, paged and sorted.
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{TENANT}/workspaces?sortBy=name&ascending=true&limit=1&page=2"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(names(&reply), ["ws2"], "{}", reply.text);
+    assert_eq!(reply.body["totalItems"], 2);
+
+    // Namespaces: all of ws1 through the workspace (ws1's role lists
+    // namespaces there), none of ws2, and no RoleBinding anywhere.
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{TENANT}/workspaces/ws1/namespaces"),
+        Some(&alice),
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(names(&reply), ["ws1-ns"]);
+    // The tenant lists are open to every user (KubeSphere's built-in
+    // `authenticated` role), and filtered: nothing of ws2 for alice.
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{TENANT}/workspaces/ws2/namespaces"),
+        Some(&alice),
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(names(&reply), Vec::<String>::new());
+    let path = format!("{TENANT}/workspaces/ws2/namespaces/ws2-ns");
+    let reply = call(&ts, "GET", &path, Some(&alice), "").await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{TENANT}/namespaces"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    let all = names(&reply);
+    assert!(
+        all.contains(&"ws1-ns".to_owned()) && all.contains(&"ws2-ns".to_owned()),
+        "{all:?}"
+    );
+
+    // Users: no hash anywhere, the global role computed, filters.
+    let reply = call(&ts, "GET", &format!("{IAM}/users"), Some(&admin), "").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(!reply.text.contains("$2a$"), "{}", reply.text);
+    assert!(!reply.text.contains("\"password\""), "{}", reply.text);
+    let admin_user = (reply.body["items"].as_array().unwrap().iter())
+        .find(|u| u["metadata"]["name"] == "admin")
+        .unwrap();
+    assert_eq!(
+        admin_user["metadata"]["annotations"]["iam.kubesphere.io/globalrole"],
+        "platform-admin"
+    );
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{IAM}/users?globalrole=platform-regular"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(names(&reply), ["alice"], "{}", reply.text);
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{IAM}/users?workspace=ws1"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(names(&reply), ["alice"], "{}", reply.text);
+    assert_eq!(
+        reply.body["items"][0]["metadata"]["annotations"]["iam.kubesphere.io/workspacerole"],
+        "ws1-viewer"
+    );
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{IAM}/users?email=alice@example.com"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(names(&reply), ["alice"], "{}", reply.text);
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{IAM}/users?favourite=blue"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert!(reply.text.contains("favourite"), "{}", reply.text);
+
+    // The role templates of alice's global role.
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{IAM}/users/alice/globalroles"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(
+        reply.body.as_array().is_some_and(|a| !a.is_empty()),
+        "{}",
+        reply.text
+    );
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{IAM}/users/nobody/globalroles"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(reply.body, serde_json::json!([]));
+    // Her login is recorded.
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{IAM}/users/alice/loginrecords"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert!(
+        reply.body["totalItems"].as_u64().unwrap() >= 1,
+        "{}",
+        reply.text
+    );
+
+    // An update cannot change the password nor set another state.
+    let mut user = call(&ts, "GET", &format!("{IAM}/users/alice"), Some(&admin), "")
+        .await
+        .body;
+    user["spec"]["password"] = "Changed-pass-123".into();
+    user["spec"]["description"] = "edited".into();
+    let reply = call(
+        &ts,
+        "PUT",
+        &format!("{IAM}/users/alice"),
+        Some(&admin),
+        &user.to_string(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["spec"]["description"], "edited");
+    let _still = login(&ts, "alice", "Alice-pass-123").await;
+    user["status"] = serde_json::json!({"state": "AuthLimitExceeded"});
+    let reply = call(
+        &ts,
+        "PUT",
+        &format!("{IAM}/users/alice"),
+        Some(&admin),
+        &user.to_string(),
+    )
+    .await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+
+    // A password reset by the admin needs no current password and revokes
+    // alice's tokens.
+    let reply = call(
+        &ts,
+        "PUT",
+        &format!("{IAM}/users/alice/password"),
+        Some(&admin),
+        r#"{"password":"Alice-new-pass-456"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{TENANT}/workspaces"),
+        Some(&alice),
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 401, "{}", reply.text);
+    let _new = login(&ts, "alice", "Alice-new-pass-456").await;
+    // A wrong current password is refused even for the admin.
+    let reply = call(
+        &ts,
+        "PUT",
+        &format!("{IAM}/users/alice/password"),
+        Some(&admin),
+        r#"{"currentPassword":"wrong","password":"Alice-newer-789"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn the_authenticated_role_reaches_only_the_users_own_objects() {
+    let ts = TestServer::start().await;
+    let admin = admin(&ts);
+    let created = call(
+        &ts,
+        "POST",
+        &format!("{IAM}/users"),
+        Some(&admin),
+        r#"{"apiVersion":"iam.kubesphere.io/v1alpha2","kind":"User",
+            "metadata":{"name":"bob"},
+            "spec":{"email":"bob@example.com","password":"Bob-pass-1234"}}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert!(
+        created.body["metadata"]["annotations"]
+            .get("iam.kubesphere.io/globalrole")
+            .is_none(),
+        "{}",
+        created.text
+    );
+    let bob = login(&ts, "bob", "Bob-pass-1234").await;
+
+    let own = call(&ts, "GET", &format!("{IAM}/users/bob"), Some(&bob), "").await;
+    assert_eq!(own.status, 200, "{}", own.text);
+    assert!(own.body["spec"].get("password").is_none(), "{}", own.text);
+    for (method, path) in [
+        ("GET", format!("{IAM}/users/admin")),
+        ("GET", format!("{IAM}/users")),
+        ("GET", format!("{IAM}/users/admin/loginrecords")),
+        (
+            "GET",
+            "/apis/iam.kubesphere.io/v1alpha2/users/bob".to_owned(),
+        ),
+        ("DELETE", format!("{IAM}/users/bob")),
+    ] {
+        let reply = call(&ts, method, &path, Some(&bob), "").await;
+        assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);
+    }
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{IAM}/users/bob/loginrecords"),
+        Some(&bob),
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let reply = call(&ts, "GET", &format!("{TENANT}/workspaces"), Some(&bob), "").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.body,
+        serde_json::json!({"items": [], "totalItems": 0})
+    );
+
+    // A self-update changes the profile and nothing else. (The login's
+    // status update may land between a read and a write: retry on 409.)
+    let mut reply = None;
+    for _ in 0..20 {
+        let path = format!("{IAM}/users/bob");
+        let mut user = call(&ts, "GET", &path, Some(&bob), "").await.body;
+        user["spec"]["lang"] = "zh".into();
+        user["spec"]["groups"] = serde_json::json!(["platform-admins"]);
+        user["metadata"]["labels"] = serde_json::json!({"sneaky": "yes"});
+        let put = call(&ts, "PUT", &path, Some(&bob), &user.to_string()).await;
+        if put.status != 409 {
+            reply = Some(put);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let reply = reply.expect("an update without a conflict");
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["spec"]["lang"], "zh");
+    assert!(reply.body["spec"].get("groups").is_none(), "{}", reply.text);
+    assert!(
+        reply.body["metadata"]["labels"].get("sneaky").is_none(),
+        "{}",
+        reply.text
+    );
+    // ... and cannot bind a global role.
+    let mut user = reply.body.clone();
+    user["metadata"]["annotations"] =
+        serde_json::json!({"iam.kubesphere.io/globalrole": "platform-admin"});
+    let reply = call(
+        &ts,
+        "PUT",
+        &format!("{IAM}/users/bob"),
+        Some(&bob),
+        &user.to_string(),
+    )
+    .await;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+
+    // The own password needs the current one.
+    let path = format!("{IAM}/users/bob/password");
+    let reply = call(
+        &ts,
+        "PUT",
+        &path,
+        Some(&bob),
+        r#"{"password":"Bob-new-pass-567"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert!(
+        reply.text.contains("incorrect old password"),
+        "{}",
+        reply.text
+    );
+    let reply = call(
+        &ts,
+        "PUT",
+        &path,
+        Some(&bob),
+        r#"{"currentPassword":"Bob-pass-1234","password":"Bob-new-pass-567"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["message"], "success");
+    let reply = call(&ts, "GET", &format!("{IAM}/users/bob"), Some(&bob), "").await;
+    assert_eq!(
+        reply.status, 401,
+        "the old token is revoked: {}",
+        reply.text
+    );
+    let _again = login(&ts, "bob", "Bob-new-pass-567").await;
+    ts.stop().await;
+}

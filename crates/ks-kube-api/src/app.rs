@@ -9,8 +9,9 @@ use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
 use crate::admission::{AdmissionChain, AdmissionPlugin};
+use crate::error::{ApiError, ApiResult};
 use crate::kinds::Strategy;
-use crate::resources::{Registry, RegistryView};
+use crate::resources::{Registry, RegistryView, ResourceDef};
 
 /// Largest request body accepted (Kubernetes' limit is 3 MiB).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -128,6 +129,48 @@ impl App {
     /// Whether shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
+    }
+
+    /// Every object of a resource, in one namespace or in all, as the API
+    /// serves them at `version` (converted when stored at another), in key
+    /// order: for in-process readers that aggregate, such as KubeSphere's
+    /// `/kapis` lists. No authorization: the caller decides what to show.
+    pub async fn list_objects(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        namespace: Option<&str>,
+    ) -> ApiResult<Vec<Value>> {
+        let def = self.served_def(group, version, plural)?;
+        let prefix = def.prefix_in(namespace);
+        let page = self
+            .store
+            .list(ks_store::ListOptions::prefix(&prefix))
+            .await?;
+        (page.items.iter())
+            .map(|kv| crate::api::read::served_object(&def, &kv.value))
+            .collect()
+    }
+
+    /// One object as the API serves it at `version`, or `None`.
+    pub async fn get_object(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        namespace: &str,
+        name: &str,
+    ) -> ApiResult<Option<Value>> {
+        let def = self.served_def(group, version, plural)?;
+        match self.store.get(&def.key(namespace, name)).await? {
+            Some(kv) => crate::api::read::served_object(&def, &kv.value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn served_def(&self, group: &str, version: &str, plural: &str) -> ApiResult<Arc<ResourceDef>> {
+        (self.registry.view().get(group, version, plural).cloned()).ok_or_else(ApiError::no_route)
     }
 }
 

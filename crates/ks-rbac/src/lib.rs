@@ -68,6 +68,9 @@
 //! - [`aggregation`]: ClusterRole `aggregationRule` and KubeSphere's
 //!   `iam.kubesphere.io/aggregation-roles`;
 //! - [`authorizer`]: the [`RuleSource`] trait and the generic walk;
+//! - [`builtin`]: KubeSphere's built-in `authenticated` self-service grant
+//!   (a user's own User, password, login records and member entries, and
+//!   the filtered tenant lists), one explicit rule beside the policy;
 //! - [`reference`](mod@reference): the naive evaluator, the specification and test oracle;
 //! - [`snapshot`]: [`PolicySnapshot`], the compiled and indexed evaluator,
 //!   with explain and who-can;
@@ -85,6 +88,7 @@
 pub mod aggregation;
 pub mod attributes;
 pub mod authorizer;
+pub mod builtin;
 mod compile;
 mod error;
 #[doc(hidden)]

@@ -11,11 +11,18 @@
 //! - [`version`]: `/kapis/version` (public);
 //! - [`config`]: `config.kubesphere.io/v1alpha2` `configs/oauth` and
 //!   `configs/configz` (public, never secrets);
+//! - [`tenant`]: `tenant.kubesphere.io` workspaces, namespaces and
+//!   clusters, filtered to what the caller may see;
+//! - [`iam`]: `iam.kubesphere.io/v1alpha2` users;
+//! - [`query`]: the common list query every list route takes.
 //!
 //! Errors are Kubernetes `Status` objects; a path under `/kapis` that no
 //! route serves is a 404 `Status`.
 
 pub mod config;
+pub mod iam;
+pub mod query;
+pub mod tenant;
 pub mod version;
 
 use std::sync::Arc;
@@ -24,7 +31,7 @@ use axum::Router;
 use axum::response::{IntoResponse, Response};
 use ks_kube_api::{ApiError, App};
 
-use crate::authz::{Mode, Rbac};
+use crate::filters::Security;
 use crate::internal::Internal;
 
 /// What the /kapis handlers use.
@@ -36,9 +43,7 @@ pub struct Kapis {
     /// behalf once the caller is authorized.
     pub internal: Internal,
     /// The authorizer, for the per-object checks of aggregated lists.
-    pub rbac: Arc<Rbac>,
-    /// How authorization decides.
-    pub mode: Mode,
+    pub security: Arc<Security>,
     /// The public login settings (`configs/oauth`).
     pub oauth: config::OAuthSettings,
     /// Which components are enabled (`configs/configz`).
@@ -47,12 +52,11 @@ pub struct Kapis {
 
 impl Kapis {
     /// The state over `app` with the default settings.
-    pub fn new(app: Arc<App>, rbac: Arc<Rbac>, mode: Mode) -> Self {
+    pub fn new(app: Arc<App>, security: Arc<Security>) -> Self {
         Kapis {
             internal: Internal::new(Arc::clone(&app)),
             app,
-            rbac,
-            mode,
+            security,
             oauth: config::OAuthSettings::default(),
             configz: config::Configz::default(),
         }
@@ -64,6 +68,8 @@ pub fn routes(kapis: Arc<Kapis>) -> Router {
     Router::new()
         .merge(version::routes())
         .merge(config::routes())
+        .merge(tenant::routes())
+        .merge(iam::routes())
         .route("/kapis", axum::routing::any(not_served))
         .route("/kapis/{*rest}", axum::routing::any(not_served))
         .with_state(kapis)
