@@ -14,6 +14,8 @@
 //! - [`tenant`]: `tenant.kubesphere.io` workspaces, namespaces and
 //!   clusters, filtered to what the caller may see;
 //! - [`iam`]: `iam.kubesphere.io/v1alpha2` users;
+//! - [`resources`]: `resources.kubesphere.io/v1alpha3`, any served
+//!   resource, paged, sorted and filtered, no more than `/apis` shows;
 //! - [`query`]: the common list query every list route takes.
 //!
 //! Errors are Kubernetes `Status` objects; a path under `/kapis` that no
@@ -22,6 +24,7 @@
 pub mod config;
 pub mod iam;
 pub mod query;
+pub mod resources;
 pub mod tenant;
 pub mod version;
 
@@ -69,6 +72,7 @@ pub fn routes(kapis: Arc<Kapis>) -> Router {
         .merge(version::routes())
         .merge(config::routes())
         .merge(tenant::routes())
+        .merge(resources::routes())
         .merge(iam::routes())
         .route("/kapis", axum::routing::any(not_served))
         .route("/kapis/{*rest}", axum::routing::any(not_served))
