@@ -329,6 +329,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     crate::tls::write_kubeconfig(&kubeconfig, &url, ca_pem.as_deref(), &credentials)?;
 
     let mut kapis = crate::kapis::Kapis::new(Arc::clone(&app), Arc::clone(&security));
+    kapis.catalog =
+        Arc::new(crate::kapis::catalog::Catalog::follow(&app, Arc::clone(&storage)).await?);
     kapis.oauth = crate::kapis::config::OAuthSettings {
         issuer: config.issuer.clone(),
         clients: config.oauth_clients.iter().map(|c| c.id.clone()).collect(),

@@ -153,6 +153,30 @@ impl App {
             .collect()
     }
 
+    /// Every stored object of a resource (in one namespace or all), as
+    /// stored, with the definition that serves it (convert with
+    /// [`ResourceDef::served`]): for readers that parse only part of each
+    /// object.
+    pub async fn stored_objects(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        namespace: Option<&str>,
+    ) -> ApiResult<Vec<(Arc<ResourceDef>, ks_store::KeyValue)>> {
+        let def = self.served_def(group, version, plural)?;
+        let prefix = def.prefix_in(namespace);
+        let page = self
+            .store
+            .list(ks_store::ListOptions::prefix(&prefix))
+            .await?;
+        Ok(page
+            .items
+            .into_iter()
+            .map(|kv| (Arc::clone(&def), kv))
+            .collect())
+    }
+
     /// One object as the API serves it at `version`, or `None`.
     pub async fn get_object(
         &self,

@@ -21,6 +21,7 @@
 //! Errors are Kubernetes `Status` objects; a path under `/kapis` that no
 //! route serves is a 404 `Status`.
 
+pub mod catalog;
 pub mod config;
 pub mod iam;
 pub mod query;
@@ -28,6 +29,7 @@ pub mod resources;
 pub mod tenant;
 pub mod version;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Router;
@@ -36,6 +38,10 @@ use ks_kube_api::{ApiError, App};
 
 use crate::filters::Security;
 use crate::internal::Internal;
+
+/// Writes one listed object (when its served JSON is not what a list
+/// returns).
+pub(crate) type Render<'a> = &'a (dyn Fn(&catalog::Entry) -> Vec<u8> + Sync);
 
 /// What the /kapis handlers use.
 #[derive(Debug)]
@@ -51,6 +57,8 @@ pub struct Kapis {
     pub oauth: config::OAuthSettings,
     /// Which components are enabled (`configs/configz`).
     pub configz: config::Configz,
+    /// The collections kept in memory for the lists.
+    pub catalog: Arc<catalog::Catalog>,
 }
 
 impl Kapis {
@@ -62,7 +70,53 @@ impl Kapis {
             security,
             oauth: config::OAuthSettings::default(),
             configz: config::Configz::default(),
+            catalog: Arc::default(),
         }
+    }
+
+    /// One page of `group/version/plural` (in `namespace`, or all): the
+    /// objects `keep` accepts that pass `query`, sorted and cut, each
+    /// written by `render` (`None` writes its served JSON as it is), as
+    /// a list body. Read from the [`catalog`] when it keeps the resource,
+    /// else from the store (parsing only what the query reads, then the
+    /// page).
+    pub(crate) async fn page(
+        &self,
+        (group, version, plural): (&str, &str, &str),
+        namespace: Option<&str>,
+        query: &query::ListQuery,
+        keep: impl FnMut(&&catalog::Entry) -> bool,
+        render: Option<Render<'_>>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let write = |entries: Vec<&catalog::Entry>, keep| {
+            let listed = query.select(entries, keep);
+            let items: Vec<Cow<'_, [u8]>> = (listed.items.iter())
+                .map(|e| match render {
+                    Some(render) => Cow::Owned(render(e)),
+                    None => Cow::Borrowed(&e.raw()[..]),
+                })
+                .collect();
+            catalog::list_body(items.iter().map(|i| &i[..]), listed.total_items)
+        };
+        if let Some(collection) = self.catalog.collection(group, version, plural) {
+            return Ok(collection.with(|iter| {
+                let entries: Vec<&catalog::Entry> = match namespace {
+                    Some(ns) => iter
+                        .filter(|e| query::ObjectView::namespace(*e) == ns)
+                        .collect(),
+                    None => iter.collect(),
+                };
+                write(entries, keep)
+            }));
+        }
+        let stored = self
+            .app
+            .stored_objects(group, version, plural, namespace)
+            .await?;
+        let entries: Vec<catalog::Entry> = (stored.iter())
+            .filter_map(|(def, kv)| catalog::Entry::from_stored(def, &kv.value))
+            .collect();
+        Ok(write(entries.iter().collect(), keep))
     }
 }
 
@@ -82,6 +136,11 @@ pub fn routes(kapis: Arc<Kapis>) -> Router {
 /// A path under `/kapis` that no route serves.
 async fn not_served() -> Response {
     status(ApiError::no_route())
+}
+
+/// A 200 response with a JSON body already encoded.
+pub(crate) fn ok_bytes(body: Vec<u8>) -> Response {
+    ([(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// A 200 response with `body` as JSON.

@@ -31,8 +31,9 @@ use ks_rbac::Attributes;
 use ks_request_info::ResourceScope;
 use serde_json::Value;
 
+use super::catalog::Entry;
 use super::query::ListQuery;
-use super::{Kapis, ok, status};
+use super::{Kapis, ok, ok_bytes, status};
 
 pub(super) fn routes() -> Router<Arc<Kapis>> {
     let v3 = "/kapis/resources.kubesphere.io/v1alpha3";
@@ -156,15 +157,19 @@ async fn list(
         return forbidden(user, "list", &def, namespace);
     }
     let scope = (!namespace.is_empty()).then_some(namespace);
-    let objects = match kapis
-        .app
-        .list_objects(&def.group, &def.version, &def.plural, scope)
-        .await
-    {
-        Ok(objects) => objects,
-        Err(e) => return status(e),
-    };
-    ok(&query.select(objects, |_| true).map(|o| shown(&def, o)))
+    let users = def.group == "iam.kubesphere.io" && def.plural == "users";
+    let strip =
+        |entry: &Entry| serde_json::to_vec(&shown(&def, entry.decode())).unwrap_or_default();
+    let render: Option<super::Render<'_>> = users.then_some(&strip);
+    let gvr = (
+        def.group.as_str(),
+        def.version.as_str(),
+        def.plural.as_str(),
+    );
+    match kapis.page(gvr, scope, &query, |_| true, render).await {
+        Ok(body) => ok_bytes(body),
+        Err(e) => status(e),
+    }
 }
 
 async fn get_one(

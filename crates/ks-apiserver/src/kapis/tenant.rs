@@ -40,8 +40,9 @@ use ks_rbac::{Attributes, Policy};
 use ks_request_info::ResourceScope;
 use serde_json::Value;
 
-use super::query::ListQuery;
-use super::{Kapis, ok, status};
+use super::catalog::Entry;
+use super::query::{ListQuery, ObjectView};
+use super::{Kapis, ok, ok_bytes, status};
 
 const TENANT: &str = "tenant.kubesphere.io";
 const WORKSPACE_LABEL: &str = ks_types::meta::WORKSPACE_LABEL;
@@ -127,13 +128,6 @@ pub(crate) fn bound_namespaces(policy: &Policy, user: &str, groups: &[String]) -
         .collect()
 }
 
-fn name_of(object: &Value) -> &str {
-    object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-}
-
 fn label_of<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     object
         .pointer("/metadata/labels")
@@ -171,11 +165,6 @@ fn may(
     kapis.security.allows(user, &attrs)
 }
 
-/// The listed page of `objects` as a response.
-fn page(query: &ListQuery, objects: Vec<Value>) -> Response {
-    ok(&query.select(objects, |_| true))
-}
-
 async fn list_visible_workspaces(
     kapis: &Kapis,
     user: &UserInfo,
@@ -187,11 +176,7 @@ async fn list_visible_workspaces(
         Ok(q) => q,
         Err(response) => return response,
     };
-    let objects = match kapis.app.list_objects(TENANT, version, plural, None).await {
-        Ok(objects) => objects,
-        Err(e) => return status(e),
-    };
-    if may(
+    let bound = (!may(
         kapis,
         user,
         "list",
@@ -199,15 +184,16 @@ async fn list_visible_workspaces(
         "workspaces",
         ResourceScope::Global,
         "",
-    ) {
-        return page(&query, objects);
+    ))
+    .then(|| (kapis.security.rbac).with_policy(|p| bound_workspaces(p, &user.name, &user.groups)));
+    let keep = |e: &&Entry| bound.as_ref().is_none_or(|b| b.contains(e.name()));
+    match kapis
+        .page((TENANT, version, plural), None, &query, keep, None)
+        .await
+    {
+        Ok(body) => ok_bytes(body),
+        Err(e) => status(e),
     }
-    let bound =
-        (kapis.security.rbac).with_policy(|p| bound_workspaces(p, &user.name, &user.groups));
-    let visible = (objects.into_iter())
-        .filter(|o| bound.contains(name_of(o)))
-        .collect();
-    page(&query, visible)
 }
 
 async fn list_templates(
@@ -430,24 +416,24 @@ async fn list_namespaces_for(
         Ok(q) => q,
         Err(response) => return response,
     };
-    let mut objects = match kapis.app.list_objects("", "v1", "namespaces", None).await {
-        Ok(objects) => objects,
-        Err(e) => return status(e),
-    };
-    if let Some(ws) = workspace {
-        objects.retain(|o| label_of(o, WORKSPACE_LABEL) == Some(ws));
-    }
     let (scope, ws) = match workspace {
         Some(ws) => (ResourceScope::Workspace, ws),
         None => (ResourceScope::Cluster, ""),
     };
-    if may(kapis, user, "list", "", "namespaces", scope, ws) {
-        return page(&query, objects);
+    let bound = (!may(kapis, user, "list", "", "namespaces", scope, ws)).then(|| {
+        (kapis.security.rbac).with_policy(|p| bound_namespaces(p, &user.name, &user.groups))
+    });
+    let keep = |e: &&Entry| {
+        workspace.is_none_or(|ws| e.label(WORKSPACE_LABEL) == Some(ws))
+            && bound.as_ref().is_none_or(|b| b.contains(e.name()))
+    };
+    match kapis
+        .page(("", "v1", "namespaces"), None, &query, keep, None)
+        .await
+    {
+        Ok(body) => ok_bytes(body),
+        Err(e) => status(e),
     }
-    let bound =
-        (kapis.security.rbac).with_policy(|p| bound_namespaces(p, &user.name, &user.groups));
-    objects.retain(|o| bound.contains(name_of(o)));
-    page(&query, objects)
 }
 
 async fn list_all_namespaces(
@@ -603,7 +589,9 @@ async fn list_clusters(
         Ok(q) => q,
         Err(response) => return response,
     };
-    let objects = if may(
+    // Clusters are granted per user on member clusters, which ks-rs does
+    // not have yet: without `list clusters` globally, none are visible.
+    if !may(
         &kapis,
         &user,
         "list",
@@ -612,20 +600,13 @@ async fn list_clusters(
         ResourceScope::Global,
         "",
     ) {
-        match kapis
-            .app
-            .list_objects("cluster.kubesphere.io", "v1alpha1", "clusters", None)
-            .await
-        {
-            Ok(objects) => objects,
-            Err(e) => return status(e),
-        }
-    } else {
-        // Clusters are granted per user on member clusters, which ks-rs
-        // does not have yet.
-        Vec::new()
-    };
-    page(&query, objects)
+        return ok_bytes(super::catalog::list_body([], 0));
+    }
+    let gvr = ("cluster.kubesphere.io", "v1alpha1", "clusters");
+    match kapis.page(gvr, None, &query, |_| true, None).await {
+        Ok(body) => ok_bytes(body),
+        Err(e) => status(e),
+    }
 }
 
 #[cfg(test)]

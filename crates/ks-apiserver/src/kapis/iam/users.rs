@@ -54,8 +54,9 @@ use ks_types::meta::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::kapis::query::ListQuery;
-use crate::kapis::{Kapis, ok, status};
+use crate::kapis::catalog::Entry;
+use crate::kapis::query::{ListQuery, ObjectView};
+use crate::kapis::{Kapis, ok, ok_bytes, status};
 
 const IAM: &str = "iam.kubesphere.io";
 const USERS: GroupResource<'static> = GroupResource {
@@ -102,7 +103,7 @@ pub(crate) fn routes() -> Router<Arc<Kapis>> {
 }
 
 /// Whether `subject` is the user `name`.
-fn is_user(subject: &Subject, name: &str) -> bool {
+pub(crate) fn is_user(subject: &Subject, name: &str) -> bool {
     subject.kind == "User" && subject.name == name
 }
 
@@ -144,7 +145,7 @@ pub(crate) fn present(mut user: Value, global_role: Option<&str>) -> Value {
 }
 
 /// Sets (or, with `None`, removes) one annotation.
-fn set_annotation(object: &mut Value, key: &str, value: Option<&str>) {
+pub(crate) fn set_annotation(object: &mut Value, key: &str, value: Option<&str>) {
     let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
@@ -177,7 +178,7 @@ fn take_annotation(object: &mut Value, key: &str) -> Option<String> {
     }
 }
 
-fn name_of(object: &Value) -> &str {
+pub(crate) fn name_of(object: &Value) -> &str {
     object
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -190,13 +191,13 @@ fn groups_of(user: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-fn bad_request(message: impl Into<String>) -> Response {
+pub(crate) fn bad_request(message: impl Into<String>) -> Response {
     status(ApiError::bad_request(message))
 }
 
 /// The users a scope filter selects, with the annotation naming their role
 /// there; `None` when no scope filter is given.
-fn scoped_users(
+pub(crate) fn scoped_users(
     policy: &Policy,
     filters: &BTreeMap<&str, &str>,
 ) -> Option<BTreeMap<String, (&'static str, String)>> {
@@ -258,44 +259,52 @@ async fn list_users(State(kapis): State<Arc<Kapis>>, RawQuery(raw): RawQuery) ->
         Err(e) => return bad_request(e.to_string()),
     };
     let filters: BTreeMap<&str, &str> = query.extra_filters().collect();
-    let users = match kapis.app.list_objects(IAM, "v1alpha2", "users", None).await {
-        Ok(users) => users,
-        Err(e) => return status(e),
-    };
     let (roles, scoped) = kapis
         .security
         .rbac
         .with_policy(|p| (global_roles(p), scoped_users(p, &filters)));
-    let mut selected: Vec<Value> = Vec::with_capacity(users.len());
-    for user in users {
-        let mut user = user;
-        if let Some(scoped) = &scoped {
-            match scoped.get(name_of(&user)) {
-                // A scope's role annotation, as KubeSphere adds it.
-                Some((annotation, role)) if *annotation != GLOBAL_ROLE_ANNOTATION => {
-                    set_annotation(&mut user, annotation, Some(role));
-                }
-                Some(_) => {}
-                None => continue,
-            }
-        }
-        selected.push(user);
-    }
     let email = filters.get("email").copied();
     let in_group = filters.get("ingroup").copied();
     let not_in_group = filters.get("notingroup").copied();
-    let listed = query.select(selected, |user| {
+    let reads_spec = email.is_some() || in_group.is_some() || not_in_group.is_some();
+    let keep = |entry: &&Entry| {
+        if let Some(scoped) = &scoped
+            && !scoped.contains_key(entry.name())
+        {
+            return false;
+        }
+        if !reads_spec {
+            return true;
+        }
+        let user = entry.decode();
         email.is_none_or(|e| user.pointer("/spec/email").and_then(Value::as_str) == Some(e))
-            && in_group.is_none_or(|g| groups_of(user).contains(&g))
-            && not_in_group.is_none_or(|g| !groups_of(user).contains(&g))
-    });
-    let items: Vec<Value> = (listed.items.into_iter())
-        .map(|user| {
-            let role = roles.get(name_of(&user)).cloned();
-            present(user, role.as_deref())
-        })
-        .collect();
-    ok(&json!({"items": items, "totalItems": listed.total_items}))
+            && in_group.is_none_or(|g| groups_of(&user).contains(&g))
+            && not_in_group.is_none_or(|g| !groups_of(&user).contains(&g))
+    };
+    let render = |entry: &Entry| {
+        let mut user = entry.decode();
+        // A scope's role annotation, as KubeSphere adds it.
+        if let Some((annotation, role)) = scoped.as_ref().and_then(|s| s.get(entry.name()))
+            && *annotation != GLOBAL_ROLE_ANNOTATION
+        {
+            set_annotation(&mut user, annotation, Some(role));
+        }
+        let role = roles.get(entry.name()).map(String::as_str);
+        serde_json::to_vec(&present(user, role)).unwrap_or_default()
+    };
+    match kapis
+        .page(
+            (IAM, "v1alpha2", "users"),
+            None,
+            &query,
+            keep,
+            Some(&render),
+        )
+        .await
+    {
+        Ok(body) => ok_bytes(body),
+        Err(e) => status(e),
+    }
 }
 
 async fn get_user(State(kapis): State<Arc<Kapis>>, Path(name): Path<String>) -> Response {
@@ -315,7 +324,7 @@ async fn get_user(State(kapis): State<Arc<Kapis>>, Path(name): Path<String>) -> 
 
 /// Reads a forwarded response's JSON body back (for the responses this
 /// module rewrites), or returns the response as it is on failure.
-async fn success_body(response: Response) -> Result<Value, Response> {
+pub(crate) async fn success_body(response: Response) -> Result<Value, Response> {
     if !response.status().is_success() {
         return Err(response);
     }
@@ -396,7 +405,7 @@ async fn bind_global_role(kapis: &Kapis, user: &str, role: &str) -> Result<(), R
     }
 }
 
-fn json_object(body: &[u8]) -> Result<Value, Response> {
+pub(crate) fn json_object(body: &[u8]) -> Result<Value, Response> {
     match serde_json::from_slice::<Value>(body) {
         Ok(value @ Value::Object(_)) => Ok(value),
         Ok(_) => Err(bad_request("the body must be a JSON object")),
@@ -450,7 +459,7 @@ async fn create_user(State(kapis): State<Arc<Kapis>>, body: Bytes) -> Response {
     http_created(&present(created, role.as_deref()))
 }
 
-fn http_created(body: &Value) -> Response {
+pub(crate) fn http_created(body: &Value) -> Response {
     let mut response = ok(body);
     *response.status_mut() = http::StatusCode::CREATED;
     response
@@ -672,23 +681,14 @@ async fn login_records(
         Ok(q) => q,
         Err(e) => return bad_request(e.to_string()),
     };
-    let records = match kapis
-        .app
-        .list_objects(IAM, "v1alpha2", "loginrecords", None)
+    let keep = |record: &&Entry| record.label(USER_REFERENCE_LABEL) == Some(name.as_str());
+    match kapis
+        .page((IAM, "v1alpha2", "loginrecords"), None, &query, keep, None)
         .await
     {
-        Ok(records) => records,
-        Err(e) => return status(e),
-    };
-    let mine: Vec<Value> = (records.into_iter())
-        .filter(|r| {
-            r.pointer("/metadata/labels")
-                .and_then(|l| l.get(USER_REFERENCE_LABEL))
-                .and_then(Value::as_str)
-                == Some(name.as_str())
-        })
-        .collect();
-    ok(&query.select(mine, |_| true))
+        Ok(body) => ok_bytes(body),
+        Err(e) => status(e),
+    }
 }
 
 /// The role templates of the user's global role: the GlobalRoles its
