@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestServer;
-use ks_rbac::{Attributes, Policy, ReferenceAuthorizer};
+use ks_rbac::{Attributes, ReferenceAuthorizer};
 use ks_request_info::Resolver;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -223,73 +223,6 @@ async fn write_grant(ts: &TestServer, index: usize, grant: &Grant) {
 
 /// The server's whole policy, read back through its API, as ks-rbac
 /// loads it.
-async fn read_policy(ts: &TestServer) -> Policy {
-    let admin = format!("Bearer {}", ts.server.as_ref().unwrap().admin_token);
-    let mut text = String::new();
-    for (path, api_version, kind) in [
-        (
-            "/apis/rbac.authorization.k8s.io/v1/roles",
-            "rbac.authorization.k8s.io/v1",
-            "Role",
-        ),
-        (
-            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-            "rbac.authorization.k8s.io/v1",
-            "ClusterRole",
-        ),
-        (
-            "/apis/rbac.authorization.k8s.io/v1/rolebindings",
-            "rbac.authorization.k8s.io/v1",
-            "RoleBinding",
-        ),
-        (
-            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-            "rbac.authorization.k8s.io/v1",
-            "ClusterRoleBinding",
-        ),
-        (
-            "/apis/iam.kubesphere.io/v1alpha2/globalroles",
-            "iam.kubesphere.io/v1alpha2",
-            "GlobalRole",
-        ),
-        (
-            "/apis/iam.kubesphere.io/v1alpha2/globalrolebindings",
-            "iam.kubesphere.io/v1alpha2",
-            "GlobalRoleBinding",
-        ),
-        (
-            "/apis/iam.kubesphere.io/v1alpha2/workspaceroles",
-            "iam.kubesphere.io/v1alpha2",
-            "WorkspaceRole",
-        ),
-        (
-            "/apis/iam.kubesphere.io/v1alpha2/workspacerolebindings",
-            "iam.kubesphere.io/v1alpha2",
-            "WorkspaceRoleBinding",
-        ),
-        ("/api/v1/namespaces", "v1", "Namespace"),
-    ] {
-        let (status, body) = send(&ts.url, "GET", path, &[("authorization", &admin)], "").await;
-        assert_eq!(status, 200, "{path}");
-        let list: Value = serde_json::from_str(&body).unwrap();
-        for mut item in list["items"].as_array().unwrap().iter().cloned() {
-            item["apiVersion"] = json!(api_version);
-            item["kind"] = json!(kind);
-            text.push_str("---\n");
-            text.push_str(&item.to_string());
-            text.push('\n');
-        }
-    }
-    let (policy, diagnostics) = Policy::from_yaml("server", &text);
-    assert!(
-        diagnostics
-            .iter()
-            .all(|d| d.severity != ks_rbac::Severity::Error),
-        "{diagnostics:?}"
-    );
-    policy
-}
-
 async fn agree(grants: Vec<Grant>, probes: Vec<Probe>) {
     let ts = TestServer::start().await;
     for (i, ns) in NAMESPACES.iter().enumerate() {
@@ -308,7 +241,7 @@ async fn agree(grants: Vec<Grant>, probes: Vec<Probe>) {
         write_grant(&ts, i, grant).await;
     }
     ts.server.as_ref().unwrap().rbac.settled().await;
-    let policy = read_policy(&ts).await;
+    let policy = common::read_policy(&ts).await;
     let reference = ReferenceAuthorizer::new(&policy);
     let resolver = Resolver::default();
     let admin = format!("Bearer {}", ts.server.as_ref().unwrap().admin_token);

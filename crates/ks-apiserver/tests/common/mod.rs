@@ -103,3 +103,72 @@ pub async fn http(
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, headers, bytes)
 }
+
+/// Every role, binding and namespace the server holds, read back as the
+/// admin, as a ks-rbac policy (for reference decisions).
+pub async fn read_policy(ts: &TestServer) -> ks_rbac::Policy {
+    let admin = format!("Bearer {}", ts.server.as_ref().unwrap().admin_token);
+    let mut text = String::new();
+    for (path, api_version, kind) in [
+        (
+            "/apis/rbac.authorization.k8s.io/v1/roles",
+            "rbac.authorization.k8s.io/v1",
+            "Role",
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRoleBinding",
+        ),
+        (
+            "/apis/iam.kubesphere.io/v1alpha2/globalroles",
+            "iam.kubesphere.io/v1alpha2",
+            "GlobalRole",
+        ),
+        (
+            "/apis/iam.kubesphere.io/v1alpha2/globalrolebindings",
+            "iam.kubesphere.io/v1alpha2",
+            "GlobalRoleBinding",
+        ),
+        (
+            "/apis/iam.kubesphere.io/v1alpha2/workspaceroles",
+            "iam.kubesphere.io/v1alpha2",
+            "WorkspaceRole",
+        ),
+        (
+            "/apis/iam.kubesphere.io/v1alpha2/workspacerolebindings",
+            "iam.kubesphere.io/v1alpha2",
+            "WorkspaceRoleBinding",
+        ),
+        ("/api/v1/namespaces", "v1", "Namespace"),
+    ] {
+        let (status, _, body) = http(&ts.url, "GET", path, &[("authorization", &admin)], "").await;
+        assert_eq!(status, 200, "{path}");
+        let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        for mut item in list["items"].as_array().unwrap().iter().cloned() {
+            item["apiVersion"] = serde_json::json!(api_version);
+            item["kind"] = serde_json::json!(kind);
+            text.push_str("---\n");
+            text.push_str(&item.to_string());
+            text.push('\n');
+        }
+    }
+    let (policy, diagnostics) = ks_rbac::Policy::from_yaml("server", &text);
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d.severity != ks_rbac::Severity::Error),
+        "{diagnostics:?}"
+    );
+    policy
+}
