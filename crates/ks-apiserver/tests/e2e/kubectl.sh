@@ -752,6 +752,75 @@ EOF
     unset XDG_CONFIG_HOME
 }
 
+# The tenant scenario, through /kapis with curl and `ks login` tokens: the
+# admin creates a workspace with a namespace and makes carol a member
+# with a workspace role; carol sees that workspace and its namespace, and
+# nothing of another workspace.
+tenant_scenario() {
+    local out ks admin_token carol_token other
+    ks=${KS:-$(dirname "$BIN")/ks}
+    [[ -x $ks ]] || { fail "no ks binary at $ks (set KS)"; return; }
+    command -v curl >/dev/null 2>&1 || { fail "curl is required"; return; }
+    export XDG_CONFIG_HOME=$TMP/xdg-tenant
+    ks_token() { # USER PASSWORD: logs in, prints an access token
+        printf '%s\n' "$2" | timeout 30 "$ks" login "$SERVER_URL" -u "$1" --password-stdin \
+            --kubeconfig "$TMP/$1.tenant.kubeconfig" --ca-from-kubeconfig "$KUBECONFIG_FILE" >/dev/null 2>&1 ||
+            return 1
+        timeout 30 "$ks" credential --server "$SERVER_URL" --username "$1" |
+            python3 -c 'import json, sys; print(json.load(sys.stdin)["status"]["token"])'
+    }
+    kapi() { # TOKEN METHOD PATH [BODY]: prints the body, fails on a non-2xx answer
+        curl -sS --fail-with-body --cacert "$DATA/pki/ca.crt" -H "Authorization: Bearer $1" \
+            -H 'Content-Type: application/json' -X "$2" "$SERVER_URL$3" ${4:+--data "$4"}
+    }
+    names_of() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(" ".join(i["metadata"]["name"] for i in d["items"]), d["totalItems"])'; }
+    admin_token=$(ks_token admin "$(cat "$DATA/admin-password")") || { fail "ks login as admin"; return; }
+    k apply -f - >/dev/null <<EOF
+apiVersion: iam.kubesphere.io/v1alpha2
+kind: User
+metadata: {name: carol}
+spec: {email: carol@example.com, password: Carol-pass-123}
+EOF
+    for ws in e2e-tenant e2e-other; do
+        kapi "$admin_token" POST /kapis/tenant.kubesphere.io/v1alpha2/workspaces \
+            "{\"apiVersion\":\"tenant.kubesphere.io/v1alpha2\",\"kind\":\"WorkspaceTemplate\",\"metadata\":{\"name\":\"$ws\"}}" >/dev/null ||
+            fail "create workspace $ws"
+        kapi "$admin_token" POST "/kapis/tenant.kubesphere.io/v1alpha2/workspaces/$ws/namespaces" \
+            "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$ws-ns\"}}" >/dev/null ||
+            fail "create a namespace in $ws"
+    done
+    expect_eq "$(k get ns e2e-tenant-ns -o jsonpath='{.metadata.labels.kubesphere\.io/workspace}')" e2e-tenant \
+        "namespace created through the workspace carries its label"
+    k apply -f - >/dev/null <<EOF
+apiVersion: iam.kubesphere.io/v1alpha2
+kind: WorkspaceRole
+metadata: {name: e2e-tenant-viewer, labels: {kubesphere.io/workspace: e2e-tenant}}
+rules: [{apiGroups: ["*"], resources: ["*"], verbs: [get, list, watch]}]
+---
+apiVersion: iam.kubesphere.io/v1alpha2
+kind: WorkspaceRoleBinding
+metadata: {name: carol-e2e-tenant-viewer, labels: {kubesphere.io/workspace: e2e-tenant}}
+roleRef: {apiGroup: iam.kubesphere.io, kind: WorkspaceRole, name: e2e-tenant-viewer}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}]
+EOF
+    carol_token=$(ks_token carol Carol-pass-123) || { fail "ks login as carol"; return; }
+    out=$(kapi "$carol_token" GET /kapis/tenant.kubesphere.io/v1alpha2/workspaces | names_of)
+    expect_eq "$out" "e2e-tenant 1" "carol's workspaces"
+    out=$(kapi "$carol_token" GET /kapis/tenant.kubesphere.io/v1alpha2/workspaces/e2e-tenant/namespaces | names_of)
+    expect_eq "$out" "e2e-tenant-ns 1" "carol's namespaces in e2e-tenant"
+    out=$(kapi "$carol_token" GET /kapis/tenant.kubesphere.io/v1alpha2/workspaces/e2e-other/namespaces | names_of)
+    expect_eq "$out" " 0" "carol's namespaces in e2e-other"
+    other=$(kapi "$carol_token" GET /kapis/tenant.kubesphere.io/v1alpha2/workspaces/e2e-other/namespaces/e2e-other-ns 2>&1) &&
+        fail "carol reads a namespace of e2e-other: $other"
+    expect_contains "$other" '"code":403' "carol reads a namespace of e2e-other"
+    out=$(kapi "$admin_token" GET '/kapis/tenant.kubesphere.io/v1alpha2/workspaces?names=e2e-tenant,e2e-other,e2e-none&sortBy=name&ascending=true' | names_of)
+    expect_eq "$out" "e2e-other e2e-tenant 2" "the admin's workspaces"
+    out=$(kapi "$admin_token" GET /kapis/iam.kubesphere.io/v1alpha2/users/carol)
+    expect_not_contains "$out" '$2a$' "a user through /kapis carries no password hash"
+    k delete user carol >/dev/null
+    unset XDG_CONFIG_HOME
+}
+
 # An oversized body gets its 413 through `kubectl proxy` every time: the
 # server reads (and drops) the rest of the body before answering, so the
 # proxy, still sending it, sees the answer and not a closed connection.
@@ -803,6 +872,7 @@ step "kubectl get --watch" watch
 step "kubectl create (ns, configmap, secret, role, rolebinding, clusterrole, clusterrolebinding, sa)" creates
 step "errors: NotFound, AlreadyExists, strict field validation" errors
 step "a non-admin user: ks login, kubectl as bob, RBAC, ks logout" non_admin_user
+step "the tenant scenario through /kapis: curl with ks login tokens" tenant_scenario
 step "413 through kubectl proxy" too_large_through_proxy
 step "kubectl explain" explain
 step "kubectl delete (single, -l, -f, namespace)" deletes
