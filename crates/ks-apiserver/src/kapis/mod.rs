@@ -138,6 +138,14 @@ async fn not_served() -> Response {
     status(ApiError::no_route())
 }
 
+/// A list body as a 200 response, or the error as a `Status`.
+pub(crate) fn listed(result: Result<Vec<u8>, ApiError>) -> Response {
+    match result {
+        Ok(body) => ok_bytes(body),
+        Err(e) => status(e),
+    }
+}
+
 /// A 200 response with a JSON body already encoded.
 pub(crate) fn ok_bytes(body: Vec<u8>) -> Response {
     ([(http::header::CONTENT_TYPE, "application/json")], body).into_response()

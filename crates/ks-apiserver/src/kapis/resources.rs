@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use super::catalog::Entry;
 use super::query::ListQuery;
-use super::{Kapis, ok, ok_bytes, status};
+use super::{Kapis, listed, ok, status};
 
 pub(super) fn routes() -> Router<Arc<Kapis>> {
     let v3 = "/kapis/resources.kubesphere.io/v1alpha3";
@@ -166,10 +166,7 @@ async fn list(
         def.version.as_str(),
         def.plural.as_str(),
     );
-    match kapis.page(gvr, scope, &query, |_| true, render).await {
-        Ok(body) => ok_bytes(body),
-        Err(e) => status(e),
-    }
+    listed(kapis.page(gvr, scope, &query, |_| true, render).await)
 }
 
 async fn get_one(

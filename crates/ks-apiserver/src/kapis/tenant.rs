@@ -42,7 +42,7 @@ use serde_json::Value;
 
 use super::catalog::Entry;
 use super::query::{ListQuery, ObjectView};
-use super::{Kapis, ok, ok_bytes, status};
+use super::{Kapis, listed, ok, ok_bytes, status};
 
 const TENANT: &str = "tenant.kubesphere.io";
 const WORKSPACE_LABEL: &str = ks_types::meta::WORKSPACE_LABEL;
@@ -187,13 +187,11 @@ async fn list_visible_workspaces(
     ))
     .then(|| (kapis.security.rbac).with_policy(|p| bound_workspaces(p, &user.name, &user.groups)));
     let keep = |e: &&Entry| bound.as_ref().is_none_or(|b| b.contains(e.name()));
-    match kapis
-        .page((TENANT, version, plural), None, &query, keep, None)
-        .await
-    {
-        Ok(body) => ok_bytes(body),
-        Err(e) => status(e),
-    }
+    listed(
+        kapis
+            .page((TENANT, version, plural), None, &query, keep, None)
+            .await,
+    )
 }
 
 async fn list_templates(
@@ -427,13 +425,11 @@ async fn list_namespaces_for(
         workspace.is_none_or(|ws| e.label(WORKSPACE_LABEL) == Some(ws))
             && bound.as_ref().is_none_or(|b| b.contains(e.name()))
     };
-    match kapis
-        .page(("", "v1", "namespaces"), None, &query, keep, None)
-        .await
-    {
-        Ok(body) => ok_bytes(body),
-        Err(e) => status(e),
-    }
+    listed(
+        kapis
+            .page(("", "v1", "namespaces"), None, &query, keep, None)
+            .await,
+    )
 }
 
 async fn list_all_namespaces(
@@ -603,10 +599,7 @@ async fn list_clusters(
         return ok_bytes(super::catalog::list_body([], 0));
     }
     let gvr = ("cluster.kubesphere.io", "v1alpha1", "clusters");
-    match kapis.page(gvr, None, &query, |_| true, None).await {
-        Ok(body) => ok_bytes(body),
-        Err(e) => status(e),
-    }
+    listed(kapis.page(gvr, None, &query, |_| true, None).await)
 }
 
 #[cfg(test)]

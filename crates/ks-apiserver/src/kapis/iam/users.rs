@@ -56,7 +56,7 @@ use serde_json::{Value, json};
 
 use crate::kapis::catalog::Entry;
 use crate::kapis::query::{ListQuery, ObjectView};
-use crate::kapis::{Kapis, ok, ok_bytes, status};
+use crate::kapis::{Kapis, listed, ok, status};
 
 const IAM: &str = "iam.kubesphere.io";
 const USERS: GroupResource<'static> = GroupResource {
@@ -185,7 +185,7 @@ pub(crate) fn name_of(object: &Value) -> &str {
         .unwrap_or("")
 }
 
-fn groups_of(user: &Value) -> Vec<&str> {
+pub(crate) fn groups_of(user: &Value) -> Vec<&str> {
     (user.pointer("/spec/groups").and_then(Value::as_array))
         .map(|g| g.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
@@ -292,19 +292,17 @@ async fn list_users(State(kapis): State<Arc<Kapis>>, RawQuery(raw): RawQuery) ->
         let role = roles.get(entry.name()).map(String::as_str);
         serde_json::to_vec(&present(user, role)).unwrap_or_default()
     };
-    match kapis
-        .page(
-            (IAM, "v1alpha2", "users"),
-            None,
-            &query,
-            keep,
-            Some(&render),
-        )
-        .await
-    {
-        Ok(body) => ok_bytes(body),
-        Err(e) => status(e),
-    }
+    listed(
+        kapis
+            .page(
+                (IAM, "v1alpha2", "users"),
+                None,
+                &query,
+                keep,
+                Some(&render),
+            )
+            .await,
+    )
 }
 
 async fn get_user(State(kapis): State<Arc<Kapis>>, Path(name): Path<String>) -> Response {
@@ -682,13 +680,11 @@ async fn login_records(
         Err(e) => return bad_request(e.to_string()),
     };
     let keep = |record: &&Entry| record.label(USER_REFERENCE_LABEL) == Some(name.as_str());
-    match kapis
-        .page((IAM, "v1alpha2", "loginrecords"), None, &query, keep, None)
-        .await
-    {
-        Ok(body) => ok_bytes(body),
-        Err(e) => status(e),
-    }
+    listed(
+        kapis
+            .page((IAM, "v1alpha2", "loginrecords"), None, &query, keep, None)
+            .await,
+    )
 }
 
 /// The role templates of the user's global role: the GlobalRoles its
