@@ -186,6 +186,15 @@ impl SortBy {
     }
 }
 
+impl fmt::Display for SortBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SortBy::CreationTimestamp => "creationTimestamp",
+            SortBy::Name => "name",
+        })
+    }
+}
+
 /// One owner reference, as the filters read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OwnerRef<'a> {
@@ -316,7 +325,7 @@ impl ObjectView for serde_json::Value {
         json_meta_str(self, "uid").unwrap_or_default()
     }
     fn creation_timestamp(&self) -> Option<Timestamp> {
-        json_meta_str(self, "creationTimestamp")?.parse().ok()
+        parse_timestamp(json_meta_str(self, "creationTimestamp")?)
     }
     fn label(&self, key: &str) -> Option<&str> {
         json_meta_map_get(self, "labels", key)
@@ -330,6 +339,7 @@ impl ObjectView for serde_json::Value {
             .and_then(serde_json::Value::as_array)
             .into_iter()
             .flatten()
+            .filter(|owner| owner.is_object())
             .map(|owner| OwnerRef {
                 uid: owner
                     .get("uid")
@@ -341,6 +351,12 @@ impl ObjectView for serde_json::Value {
                     .unwrap_or_default(),
             })
     }
+}
+
+/// An RFC 3339 timestamp (jiff's parser: measured, a hand-written one for
+/// Kubernetes' `Z` form gained under 10%).
+fn parse_timestamp(text: &str) -> Option<Timestamp> {
+    text.parse().ok()
 }
 
 impl ObjectView for ObjectMeta {
@@ -541,8 +557,8 @@ impl ListQuery {
     /// keys the route accepts besides [`COMMON_FILTERS`] (e.g. `["email",
     /// "globalrole"]`); a route may name a common filter there to take it
     /// over (KubeSphere's user list reads `namespace` as a scope), and then
-    /// [`ListQuery::select`] leaves it to the route. The paging and sorting
-    /// parameters cannot be taken over.
+    /// [`ListQuery::select`] leaves it to the route. `page`, `limit`,
+    /// `sortBy`, `ascending` and `labelSelector` cannot be taken over.
     ///
     /// ```
     /// use ks_apiserver::kapis::query::{ListQuery, QueryError};
@@ -968,11 +984,1230 @@ fn cut(s: &str) -> String {
     format!("{}...", &s[..end])
 }
 
-impl fmt::Display for SortBy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SortBy::CreationTimestamp => "creationTimestamp",
-            SortBy::Name => "name",
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn parse(query: &str) -> Result<ListQuery, QueryError> {
+        ListQuery::parse(Some(query), &[])
+    }
+
+    // ---- parsing ----
+
+    #[test]
+    fn defaults() {
+        for query in [None, Some(""), Some("&"), Some("&&&")] {
+            let q = ListQuery::parse(query, &[]).unwrap();
+            assert_eq!(q, ListQuery::default(), "{query:?}");
+            assert_eq!(
+                (q.page(), q.limit(), q.sort_by(), q.ascending()),
+                (1, None, SortBy::CreationTimestamp, false)
+            );
+            assert_eq!(q.extra_filters().count(), 0);
+        }
+    }
+
+    #[test]
+    fn paging_and_sorting_parameters() {
+        type Case = (&'static str, usize, Option<usize>, SortBy, bool);
+        let cases: &[Case] = &[
+            (
+                "page=3&limit=5",
+                3,
+                Some(5),
+                SortBy::CreationTimestamp,
+                false,
+            ),
+            ("limit=10", 1, Some(10), SortBy::CreationTimestamp, false),
+            ("page=2", 2, None, SortBy::CreationTimestamp, false),
+            ("limit=-1", 1, None, SortBy::CreationTimestamp, false),
+            ("limit=0", 1, Some(0), SortBy::CreationTimestamp, false),
+            (
+                "limit=007&page=02",
+                2,
+                Some(7),
+                SortBy::CreationTimestamp,
+                false,
+            ),
+            ("sortBy=name", 1, None, SortBy::Name, false),
+            (
+                "sortBy=createTime",
+                1,
+                None,
+                SortBy::CreationTimestamp,
+                false,
+            ),
+            (
+                "sortBy=creationTimestamp",
+                1,
+                None,
+                SortBy::CreationTimestamp,
+                false,
+            ),
+            ("ascending=true", 1, None, SortBy::CreationTimestamp, true),
+            ("ascending=1", 1, None, SortBy::CreationTimestamp, true),
+            ("ascending=T", 1, None, SortBy::CreationTimestamp, true),
+            ("ascending=True", 1, None, SortBy::CreationTimestamp, true),
+            ("ascending=TRUE", 1, None, SortBy::CreationTimestamp, true),
+            ("ascending=false", 1, None, SortBy::CreationTimestamp, false),
+            ("ascending=0", 1, None, SortBy::CreationTimestamp, false),
+            ("ascending=F", 1, None, SortBy::CreationTimestamp, false),
+            // Empty values are the defaults, as in KubeSphere.
+            (
+                "page=&limit=&sortBy=&ascending=",
+                1,
+                None,
+                SortBy::CreationTimestamp,
+                false,
+            ),
+            (
+                "page&limit&sortBy&ascending",
+                1,
+                None,
+                SortBy::CreationTimestamp,
+                false,
+            ),
+            // Escaped keys are the same parameters.
+            (
+                "%70age=4&l%69mit=2&sort%42y=name&asc%65nding=t",
+                4,
+                Some(2),
+                SortBy::Name,
+                true,
+            ),
+        ];
+        for &(query, page, limit, sort_by, ascending) in cases {
+            let q = parse(query).unwrap_or_else(|e| panic!("{query}: {e}"));
+            assert_eq!(
+                (q.page(), q.limit(), q.sort_by(), q.ascending()),
+                (page, limit, sort_by, ascending),
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_paging_and_sorting_values_name_the_parameter() {
+        let cases = [
+            ("page=0", "page"),
+            ("page=-1", "page"),
+            ("page=abc", "page"),
+            ("page=+1", "page"),
+            ("page=1.0", "page"),
+            ("page=%201", "page"),
+            ("page=99999999999999999999999999", "page"),
+            ("limit=-2", "limit"),
+            ("limit=-0", "limit"),
+            ("limit=ten", "limit"),
+            ("limit=1e3", "limit"),
+            ("limit=99999999999999999999999999", "limit"),
+            ("sortBy=status", "sortBy"),
+            ("sortBy=Name", "sortBy"),
+            ("sortBy=lastUpdateTimestamp", "sortBy"),
+            ("ascending=yes", "ascending"),
+            ("ascending=tRUE", "ascending"),
+        ];
+        for (query, parameter) in cases {
+            let error = parse(query).unwrap_err();
+            match &error {
+                QueryError::InvalidValue { parameter: p, .. } => {
+                    assert_eq!(*p, parameter, "{query}")
+                }
+                other => panic!("{query}: {other:?}"),
+            }
+            let message = error.to_string();
+            assert!(
+                message.contains(&format!("\"{parameter}\"")),
+                "{query}: {message}"
+            );
+            assert!(ApiError::from(error).code == 400);
+        }
+        assert_eq!(
+            parse("limit=x").unwrap_err().to_string(),
+            "invalid value \"x\" for query parameter \"limit\": a page size: a non-negative \
+             integer, or -1 for no paging"
+        );
+    }
+
+    #[test]
+    fn common_filters_parse_in_order() {
+        let q = parse(
+            "name=web&names=b,a,b&uid=u1&namespace=ns&label=app%3Dweb&annotation=note\
+             &ownerReference=o1&ownerKind=Workspace&alias=Al",
+        )
+        .unwrap();
+        let label = Requirement::compile(&LabelSelector::parse("app=web").unwrap());
+        let annotation = Requirement::compile(&LabelSelector::parse("note").unwrap());
+        assert_eq!(
+            q.filters,
+            vec![
+                Filter::Name("web".into()),
+                Filter::Names(vec!["a".into(), "b".into()]),
+                Filter::Uid("u1".into()),
+                Filter::Namespace("ns".into()),
+                Filter::Label(label),
+                Filter::Annotation(annotation),
+                Filter::OwnerReference("o1".into()),
+                Filter::OwnerKind("Workspace".into()),
+                Filter::Alias("Al".into()),
+            ]
+        );
+        // KubeSphere's test case: label, name, status (a route filter), paging.
+        let q = ListQuery::parse(
+            Some("label=app.kubernetes.io/name=book&name=foo&status=Running&page=1&limit=10&ascending=true"),
+            &["status"],
+        )
+        .unwrap();
+        assert_eq!((q.page(), q.limit(), q.ascending()), (1, Some(10), true));
+        assert_eq!(q.extra_filter("status"), Some("Running"));
+        assert_eq!(q.filters.len(), 2);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        let cases = [
+            ("name=a%20b", "a b"),
+            ("name=a+b", "a b"),
+            ("name=a%2Bb", "a+b"),
+            ("name=a%2bb", "a+b"),
+            ("name=%E4%B8%AD", "中"),
+            ("name=a%26b%3Dc", "a&b=c"),
+            ("name=a=b", "a=b"),
+            ("name=", ""),
+            ("name", ""),
+            ("n%61me=x", "x"),
+        ];
+        for (query, name) in cases {
+            let q = parse(query).unwrap();
+            assert_eq!(q.filters, vec![Filter::Name(name.into())], "{query}");
+        }
+        let bad = [
+            ("name=%zz", "name"),
+            ("name=%2", "name"),
+            ("name=abc%", "name"),
+            ("name=%ff", "name"),
+            ("%zz=1", "%zz"),
+            ("%C3=1", "%C3"),
+        ];
+        for (query, parameter) in bad {
+            match parse(query).unwrap_err() {
+                QueryError::Encoding { parameter: p, .. } => assert_eq!(p, parameter, "{query}"),
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_parameters_are_named() {
+        let error = parse("name=a&colour=red").unwrap_err();
+        match &error {
+            QueryError::UnknownParameter {
+                parameter,
+                accepted,
+                hint,
+            } => {
+                assert_eq!(parameter, "colour");
+                assert!(accepted.iter().any(|a| a == "ownerKind"));
+                assert!(hint.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(error.to_string().starts_with(
+            "unknown query parameter \"colour\": this list accepts page, limit, sortBy, \
+             ascending, labelSelector, name, names,"
+        ));
+        // The route's filters are listed, once each.
+        let error = ListQuery::parse(Some("colour=red"), &["email", "name"]).unwrap_err();
+        let message = error.to_string();
+        assert!(message.ends_with("alias, email"), "{message}");
+        // A route filter of another route is unknown here; keys are case-sensitive.
+        for (query, parameter) in [
+            ("email=a", "email"),
+            ("Name=a", "Name"),
+            ("fieldSelector=metadata.name%3Da", "fieldSelector"),
+            ("=x", ""),
+            ("status", "status"),
+        ] {
+            match parse(query).unwrap_err() {
+                QueryError::UnknownParameter { parameter: p, .. } => {
+                    assert_eq!(p, parameter, "{query}")
+                }
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+        // KubeSphere's legacy v1alpha2 paging gets a pointer to the right form.
+        let message = parse("paging=limit%3D10,page%3D1").unwrap_err().to_string();
+        assert!(message.contains("\"paging\""), "{message}");
+        assert!(message.contains("limit=N&page=M"), "{message}");
+        // Long keys are cut.
+        let long = "k".repeat(1000);
+        match parse(&format!("{long}=1")).unwrap_err() {
+            QueryError::UnknownParameter { parameter, .. } => {
+                assert_eq!(parameter.len(), MAX_KEY_IN_ERROR + 3)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn repeated_parameters() {
+        // The same value twice counts once.
+        let q = parse("limit=10&limit=10&name=a&name=a").unwrap();
+        assert_eq!(q.limit(), Some(10));
+        assert_eq!(q.filters, vec![Filter::Name("a".into())]);
+        // Different values are ambiguous.
+        for (query, parameter) in [
+            ("limit=10&limit=20", "limit"),
+            ("page=1&page=2", "page"),
+            ("sortBy=name&sortBy=createTime", "sortBy"),
+            ("ascending=true&ascending=false", "ascending"),
+            ("ascending=true&ascending=1", "ascending"),
+            ("limit=&limit=5", "limit"),
+            ("name=a&name=b", "name"),
+            ("names=a&names=b", "names"),
+            ("uid=a&namespace=n&uid=b", "uid"),
+            ("ownerKind=a&ownerKind=b", "ownerKind"),
+        ] {
+            match parse(query).unwrap_err() {
+                QueryError::Repeated { parameter: p, .. } => assert_eq!(p, parameter, "{query}"),
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            parse("name=a&name=b").unwrap_err().to_string(),
+            "query parameter \"name\" is given more than once with different values \
+             (\"a\" and \"b\"); give it once"
+        );
+        // Selectors add up.
+        let q = parse("labelSelector=a&labelSelector=b%3D1&label=c&label=d").unwrap();
+        assert_eq!(q.selector.len(), 2);
+        assert_eq!(q.filters.len(), 2);
+        // A route's filter too is given once.
+        let extra = ["globalrole"];
+        let q = ListQuery::parse(Some("globalrole=a&globalrole=a"), &extra).unwrap();
+        assert_eq!(q.extra_filters().collect::<Vec<_>>(), [("globalrole", "a")]);
+        assert!(matches!(
+            ListQuery::parse(Some("globalrole=a&globalrole=b"), &extra),
+            Err(QueryError::Repeated { .. })
+        ));
+    }
+
+    #[test]
+    fn route_filters() {
+        let extra = ["email", "namespace", "label", "page"];
+        let q = ListQuery::parse(
+            Some("email=a%40b.c&name=x&namespace=ns1&label=k%3Dv&page=2"),
+            &extra,
+        )
+        .unwrap();
+        // In the order given; a common filter named by the route is the route's.
+        assert_eq!(
+            q.extra_filters().collect::<Vec<_>>(),
+            [("email", "a@b.c"), ("namespace", "ns1"), ("label", "k=v")]
+        );
+        assert_eq!(q.extra_filter("namespace"), Some("ns1"));
+        assert_eq!(q.extra_filter("missing"), None);
+        assert_eq!(q.filters, vec![Filter::Name("x".into())]);
+        // Paging is never the route's.
+        assert_eq!(q.page(), 2);
+        // Given as a route filter, `namespace` does not filter by namespace.
+        let item = json!({"metadata": {"name": "x", "namespace": "other"}});
+        assert!(q.matches(&item));
+    }
+
+    #[test]
+    fn invalid_selectors_name_the_parameter() {
+        for (query, parameter) in [
+            ("labelSelector=a%3D%3D%3Db", "labelSelector"),
+            ("labelSelector=a+in+(b", "labelSelector"),
+            ("label=!!a", "label"),
+            ("label=app:web", "label"),
+            ("annotation=a%3Dhas+space", "annotation"),
+            ("labelSelector=x>y", "labelSelector"),
+        ] {
+            let error = parse(query).unwrap_err();
+            match &error {
+                QueryError::Selector { parameter: p, .. } => assert_eq!(*p, parameter, "{query}"),
+                other => panic!("{query}: {other:?}"),
+            }
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("invalid {parameter}: ")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn bounds() {
+        let names = vec!["n"; MAX_NAMES_BYTES / 2].join(",");
+        assert!(parse(&format!("names={names}")).is_ok());
+        let names = format!("{names},xx");
+        match parse(&format!("names={names}")).unwrap_err() {
+            QueryError::TooLarge {
+                parameter, size, ..
+            } => assert_eq!((parameter, size), ("names", MAX_NAMES_BYTES + 2)),
+            other => panic!("{other:?}"),
+        }
+
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("label=k{i}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        assert!(parse(&many(MAX_PARAMETERS)).is_ok());
+        let error = parse(&many(MAX_PARAMETERS + 1)).unwrap_err();
+        assert!(matches!(
+            error,
+            QueryError::TooLarge { parameter: "query", size, .. } if size == MAX_PARAMETERS + 1
+        ));
+
+        let selector = (0..=MAX_REQUIREMENTS)
+            .map(|i| format!("k{i}"))
+            .collect::<Vec<_>>();
+        let query = format!("labelSelector={}", selector[1..].join(","));
+        assert!(parse(&query).is_ok());
+        let query = format!("label=k0&labelSelector={}", selector[1..].join(","));
+        assert!(matches!(
+            parse(&query).unwrap_err(),
+            QueryError::TooLarge {
+                parameter: "labelSelector",
+                unit: "requirements",
+                ..
+            }
+        ));
+    }
+
+    // ---- selecting ----
+
+    /// A JSON object with the given metadata.
+    fn object(
+        namespace: &str,
+        name: &str,
+        uid: &str,
+        created: Option<&str>,
+        labels: &[(&str, &str)],
+        annotations: &[(&str, &str)],
+        owners: &[(&str, &str)],
+    ) -> Value {
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                .collect::<serde_json::Map<_, _>>()
+        };
+        let mut metadata = json!({"name": name, "uid": uid});
+        if !namespace.is_empty() {
+            metadata["namespace"] = json!(namespace);
+        }
+        if let Some(created) = created {
+            metadata["creationTimestamp"] = json!(created);
+        }
+        if !labels.is_empty() {
+            metadata["labels"] = Value::Object(map(labels));
+        }
+        if !annotations.is_empty() {
+            metadata["annotations"] = Value::Object(map(annotations));
+        }
+        if !owners.is_empty() {
+            metadata["ownerReferences"] = owners
+                .iter()
+                .map(|(uid, kind)| {
+                    json!({"apiVersion": "v1", "kind": kind, "name": "owner", "uid": uid})
+                })
+                .collect();
+        }
+        json!({"metadata": metadata})
+    }
+
+    fn fixture() -> Vec<Value> {
+        let alias = ALIAS_ANNOTATION;
+        vec![
+            object(
+                "default",
+                "web-a",
+                "u-1",
+                Some("2024-01-01T00:00:00Z"),
+                &[("app", "web"), ("tier", "front")],
+                &[(alias, "Alpha Web"), ("note", "x")],
+                &[("o-1", "Workspace")],
+            ),
+            object(
+                "default",
+                "db-b",
+                "u-2",
+                Some("2024-01-02T00:00:00Z"),
+                &[("app", "db")],
+                &[],
+                &[("o-2", "Deployment")],
+            ),
+            object(
+                "kube",
+                "web-c",
+                "u-3",
+                Some("2024-01-02T00:00:00Z"),
+                &[("app", "web"), ("version", "3")],
+                &[],
+                &[],
+            ),
+            object("", "misc-d", "u-4", None, &[], &[("note", "y")], &[]),
+            // 2023-12-31T23:00:00Z: older than web-a, though its text sorts after.
+            object(
+                "kube",
+                "Web-E",
+                "u-5",
+                Some("2024-01-01T00:00:00+01:00"),
+                &[("app", "web"), ("version", "10")],
+                &[],
+                &[("o-1", "Workspace"), ("o-3", "ReplicaSet")],
+            ),
+            object(
+                "other",
+                "web-a",
+                "u-6",
+                Some("2024-01-01T00:00:00Z"),
+                &[("tier", "back")],
+                &[(alias, "Beta")],
+                &[],
+            ),
+        ]
+    }
+
+    /// Newest first; equal times by name, then namespace, descending.
+    const NEWEST_FIRST: [&str; 6] = [
+        "kube/web-c",
+        "default/db-b",
+        "other/web-a",
+        "default/web-a",
+        "kube/Web-E",
+        "/misc-d",
+    ];
+
+    fn key(object: &impl ObjectView) -> String {
+        format!("{}/{}", object.namespace(), object.name())
+    }
+
+    fn select_cases() -> Vec<(&'static str, Vec<&'static str>, usize)> {
+        let all = NEWEST_FIRST.to_vec();
+        let oldest_first: Vec<&str> = NEWEST_FIRST.iter().rev().copied().collect();
+        let pick = |keys: &[&'static str]| -> Vec<&'static str> {
+            NEWEST_FIRST
+                .iter()
+                .copied()
+                .filter(|k| keys.contains(k))
+                .collect()
+        };
+        let by_name_desc = vec![
+            "kube/web-c",
+            "other/web-a",
+            "default/web-a",
+            "/misc-d",
+            "default/db-b",
+            "kube/Web-E",
+        ];
+        let by_name_asc: Vec<&str> = by_name_desc.iter().rev().copied().collect();
+        vec![
+            // Sorting.
+            ("", all.clone(), 6),
+            ("sortBy=creationTimestamp", all.clone(), 6),
+            ("sortBy=createTime&ascending=false", all.clone(), 6),
+            ("ascending=true", oldest_first.clone(), 6),
+            ("sortBy=createTime&ascending=true", oldest_first.clone(), 6),
+            ("sortBy=name", by_name_desc.clone(), 6),
+            ("sortBy=name&ascending=true", by_name_asc.clone(), 6),
+            // name: a case-sensitive substring.
+            (
+                "name=web",
+                pick(&["kube/web-c", "other/web-a", "default/web-a"]),
+                3,
+            ),
+            ("name=Web", pick(&["kube/Web-E"]), 1),
+            ("name=-", all.clone(), 6),
+            ("name=", all.clone(), 6),
+            ("name=zzz", vec![], 0),
+            // names: exact, comma-separated.
+            (
+                "names=web-a,misc-d",
+                pick(&["other/web-a", "default/web-a", "/misc-d"]),
+                3,
+            ),
+            ("names=web", vec![], 0),
+            (
+                "names=web-a,,nothing",
+                pick(&["other/web-a", "default/web-a"]),
+                2,
+            ),
+            ("uid=u-3", pick(&["kube/web-c"]), 1),
+            ("uid=u", vec![], 0),
+            ("namespace=kube", pick(&["kube/web-c", "kube/Web-E"]), 2),
+            ("namespace=", pick(&["/misc-d"]), 1),
+            // label: a label selector over the labels.
+            (
+                "label=app%3Dweb",
+                pick(&["kube/web-c", "default/web-a", "kube/Web-E"]),
+                3,
+            ),
+            (
+                "label=app",
+                pick(&["kube/web-c", "default/db-b", "default/web-a", "kube/Web-E"]),
+                4,
+            ),
+            ("label=!app", pick(&["other/web-a", "/misc-d"]), 2),
+            (
+                "label=app!%3Dweb",
+                pick(&["default/db-b", "other/web-a", "/misc-d"]),
+                3,
+            ),
+            ("label=app%3D", vec![], 0),
+            ("label=version>5", pick(&["kube/Web-E"]), 1),
+            ("label=version<5", pick(&["kube/web-c"]), 1),
+            (
+                "label=tier+in+(front,back)",
+                pick(&["other/web-a", "default/web-a"]),
+                2,
+            ),
+            ("label=app%3Dweb,tier%3Dfront", pick(&["default/web-a"]), 1),
+            (
+                "label=app%3Dweb&label=version",
+                pick(&["kube/web-c", "kube/Web-E"]),
+                2,
+            ),
+            ("label=", all.clone(), 6),
+            // labelSelector, set-based too.
+            (
+                "labelSelector=app%3Dweb,version!%3D3",
+                pick(&["default/web-a", "kube/Web-E"]),
+                2,
+            ),
+            (
+                "labelSelector=app+notin+(web)",
+                pick(&["default/db-b", "other/web-a", "/misc-d"]),
+                3,
+            ),
+            (
+                "labelSelector=app+in+(db,web),!version",
+                pick(&["default/db-b", "default/web-a"]),
+                2,
+            ),
+            ("labelSelector=app%3D%3Ddb", pick(&["default/db-b"]), 1),
+            (
+                "labelSelector=app&labelSelector=tier",
+                pick(&["default/web-a"]),
+                1,
+            ),
+            // annotation: a label selector over the annotations.
+            ("annotation=note", pick(&["default/web-a", "/misc-d"]), 2),
+            ("annotation=note%3Dy", pick(&["/misc-d"]), 1),
+            (
+                "annotation=note!%3Dy",
+                pick(&[
+                    "kube/web-c",
+                    "default/db-b",
+                    "other/web-a",
+                    "default/web-a",
+                    "kube/Web-E",
+                ]),
+                5,
+            ),
+            // alias: a substring of the alias annotation.
+            ("alias=Web", pick(&["default/web-a"]), 1),
+            ("alias=eta", pick(&["other/web-a"]), 1),
+            ("alias=web", vec![], 0),
+            ("alias=", pick(&["other/web-a", "default/web-a"]), 2),
+            // Owners.
+            (
+                "ownerReference=o-1",
+                pick(&["default/web-a", "kube/Web-E"]),
+                2,
+            ),
+            ("ownerReference=o-3", pick(&["kube/Web-E"]), 1),
+            ("ownerReference=Workspace", vec![], 0),
+            (
+                "ownerKind=Workspace",
+                pick(&["default/web-a", "kube/Web-E"]),
+                2,
+            ),
+            ("ownerKind=ReplicaSet", pick(&["kube/Web-E"]), 1),
+            ("ownerKind=workspace", vec![], 0),
+            // Filters combine.
+            ("namespace=default&name=web", pick(&["default/web-a"]), 1),
+            (
+                "name=web&sortBy=name&ascending=true",
+                vec!["default/web-a", "other/web-a", "kube/web-c"],
+                3,
+            ),
+            (
+                "label=app&limit=2&page=2&ascending=true",
+                vec!["default/db-b", "kube/web-c"],
+                4,
+            ),
+            // Paging.
+            ("limit=2", all[0..2].to_vec(), 6),
+            ("limit=2&page=2", all[2..4].to_vec(), 6),
+            ("limit=2&page=3", all[4..6].to_vec(), 6),
+            ("limit=4&page=2", all[4..6].to_vec(), 6),
+            ("limit=1&page=6", all[5..6].to_vec(), 6),
+            ("limit=5&page=2&sortBy=name", by_name_desc[5..6].to_vec(), 6),
+            (
+                "limit=3&page=2&ascending=true",
+                oldest_first[3..6].to_vec(),
+                6,
+            ),
+            ("limit=6", all.clone(), 6),
+            ("limit=100", all.clone(), 6),
+            ("limit=2&page=4", vec![], 6),
+            ("limit=1&page=7", vec![], 6),
+            ("limit=0", vec![], 6),
+            ("limit=0&page=3", vec![], 6),
+            ("limit=-1&page=3", all.clone(), 6),
+            ("page=2", all.clone(), 6),
+            ("limit=3&page=18446744073709551615", vec![], 6),
+            ("limit=18446744073709551615", all.clone(), 6),
+            ("limit=18446744073709551615&page=2", vec![], 6),
+            ("name=zzz&limit=2&page=3", vec![], 0),
+        ]
+    }
+
+    #[test]
+    fn select_json() {
+        for (query, want, total) in select_cases() {
+            let q = parse(query).unwrap_or_else(|e| panic!("{query}: {e}"));
+            let listed = q.select(fixture(), |_| true);
+            let got: Vec<String> = listed.items.iter().map(key).collect();
+            assert_eq!(
+                (got, listed.total_items),
+                (want.iter().map(|s| s.to_string()).collect(), total),
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn select_borrowed_and_typed_agree_with_json() {
+        let objects = fixture();
+        let metas: Vec<ObjectMeta> = objects
+            .iter()
+            .map(|o| serde_json::from_value(o["metadata"].clone()).unwrap())
+            .collect();
+        for (query, want, total) in select_cases() {
+            let q = parse(query).unwrap();
+            let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+
+            let borrowed = q.select(objects.iter().collect::<Vec<&Value>>(), |_| true);
+            assert_eq!(borrowed.total_items, total, "{query}");
+            assert_eq!(
+                borrowed.items.iter().map(key).collect::<Vec<_>>(),
+                want,
+                "{query}"
+            );
+
+            let typed = q.select(metas.clone(), |_| true);
+            assert_eq!(typed.total_items, total, "{query}");
+            assert_eq!(
+                typed.items.iter().map(key).collect::<Vec<_>>(),
+                want,
+                "{query}"
+            );
+
+            let wrapped: Vec<(u8, Arc<ObjectMeta>)> =
+                metas.iter().cloned().map(|m| (0, Arc::new(m))).collect();
+            let by = q.select_by(wrapped, |w| &w.1, |_| true);
+            assert_eq!(by.total_items, total, "{query}");
+            assert_eq!(
+                by.items.iter().map(|w| key(&w.1)).collect::<Vec<_>>(),
+                want,
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn route_filter_sees_only_what_passed_the_others() {
+        let q = ListQuery::parse(Some("namespace=default&limit=1&tier=front"), &["tier"]).unwrap();
+        let mut seen = Vec::new();
+        let tier = q.extra_filter("tier").unwrap();
+        let listed = q.select(fixture(), |o| {
+            seen.push(key(o));
+            o.label("tier") == Some(tier)
+        });
+        assert_eq!(seen, ["default/web-a", "default/db-b"]);
+        assert_eq!(listed.total_items, 1);
+        assert_eq!(
+            listed.items.iter().map(key).collect::<Vec<_>>(),
+            ["default/web-a"]
+        );
+    }
+
+    #[test]
+    fn equal_keys_keep_input_order() {
+        let same = |uid: &str| object("ns", "x", uid, Some("2024-01-01T00:00:00Z"), &[], &[], &[]);
+        let items = vec![same("1"), same("2"), same("3"), same("4")];
+        for query in [
+            "",
+            "ascending=true",
+            "sortBy=name",
+            "sortBy=name&ascending=true",
+        ] {
+            let q = parse(query).unwrap();
+            let uids = |l: Listed<Value>| {
+                l.items
+                    .iter()
+                    .map(|o| o.uid().to_owned())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                uids(q.select(items.clone(), |_| true)),
+                ["1", "2", "3", "4"],
+                "{query}"
+            );
+            let q = parse(&format!("{query}&limit=2&page=2")).unwrap();
+            assert_eq!(
+                uids(q.select(items.clone(), |_| true)),
+                ["3", "4"],
+                "{query}"
+            );
+        }
+        // The same instant written two ways is a tie, broken by name.
+        let a = object(
+            "",
+            "a",
+            "",
+            Some("2024-01-01T01:00:00+01:00"),
+            &[],
+            &[],
+            &[],
+        );
+        let b = object("", "b", "", Some("2024-01-01T00:00:00Z"), &[], &[], &[]);
+        let c = object(
+            "",
+            "c",
+            "",
+            Some("2024-01-01T00:00:00.000000001Z"),
+            &[],
+            &[],
+            &[],
+        );
+        let listed = parse("").unwrap().select(vec![a, b, c], |_| true);
+        assert_eq!(
+            listed.items.iter().map(|o| o.name()).collect::<Vec<_>>(),
+            ["c", "b", "a"]
+        );
+    }
+
+    #[test]
+    fn timestamps() {
+        let cases = [
+            ("1970-01-01T00:00:00Z", Some((0, 0))),
+            ("2024-02-29T12:34:56Z", Some((1_709_210_096, 0))),
+            ("2024-02-29T12:34:56.5Z", Some((1_709_210_096, 500_000_000))),
+            ("2024-02-29T12:34:56.000000001Z", Some((1_709_210_096, 1))),
+            ("2024-02-29T13:34:56+01:00", Some((1_709_210_096, 0))),
+            ("1969-12-31T23:59:59Z", Some((-1, 0))),
+            ("0000-03-01T00:00:00Z", Some((-62_162_035_200, 0))),
+            ("2023-02-29T00:00:00Z", None),
+            ("2024-13-01T00:00:00Z", None),
+            ("2024-01-01T24:00:00Z", None),
+            ("2024-01-01T00:00:00.Z", None),
+            ("2024-01-01T00:00:00.0000000001Z", None),
+            ("2024-01-01T00:00:00", None),
+            ("2024-01-01", None),
+            ("", None),
+            ("yesterday", None),
+        ];
+        for (text, want) in cases {
+            let want = want.map(|(s, n)| Timestamp::new(s, n).unwrap());
+            assert_eq!(parse_timestamp(text), want, "{text}");
+            assert_eq!(text.parse::<Timestamp>().ok(), want, "jiff: {text}");
+        }
+    }
+
+    #[test]
+    fn malformed_metadata_reads_as_absent() {
+        let odd = json!({"metadata": {
+            "name": 7,
+            "namespace": ["x"],
+            "creationTimestamp": "yesterday",
+            "labels": {"app": 1, "tier": "x"},
+            "ownerReferences": [{"uid": 5}, "junk"],
+        }});
+        assert_eq!((odd.name(), odd.namespace(), odd.uid()), ("", "", ""));
+        assert_eq!(odd.creation_timestamp(), None);
+        assert_eq!((odd.label("app"), odd.label("tier")), (None, Some("x")));
+        assert_eq!(
+            odd.owner_references().collect::<Vec<_>>(),
+            [OwnerRef { uid: "", kind: "" }]
+        );
+        for no_metadata in [json!(null), json!({}), json!({"metadata": 1}), json!([1])] {
+            assert_eq!(no_metadata.name(), "");
+            assert_eq!(no_metadata.annotation("a"), None);
+            assert_eq!(no_metadata.owner_references().count(), 0);
+        }
+        // Without a (parsable) creation time, an item is the oldest.
+        let new = object("", "new", "", Some("1970-01-01T00:00:00Z"), &[], &[], &[]);
+        let listed = parse("")
+            .unwrap()
+            .select(vec![odd.clone(), new.clone()], |_| true);
+        assert_eq!(listed.items, [new.clone(), odd.clone()]);
+        let listed = parse("ascending=true")
+            .unwrap()
+            .select(vec![new.clone(), odd.clone()], |_| true);
+        assert_eq!(listed.items, [odd, new]);
+    }
+
+    #[test]
+    fn listed_serializes_as_kubesphere_list_result() {
+        let empty: Listed<Value> = parse("limit=0").unwrap().select(fixture(), |_| true);
+        assert_eq!(
+            serde_json::to_value(&empty).unwrap(),
+            json!({"items": [], "totalItems": 6})
+        );
+        let none: Listed<Value> = parse("").unwrap().select(Vec::new(), |_| true);
+        assert_eq!(
+            serde_json::to_string(&none).unwrap(),
+            r#"{"items":[],"totalItems":0}"#
+        );
+        let page = parse("names=misc-d").unwrap().select(fixture(), |_| true);
+        let names = page.map(|o| o.name().to_owned());
+        assert_eq!(
+            serde_json::to_value(&names).unwrap(),
+            json!({"items": ["misc-d"], "totalItems": 1})
+        );
+        let back: Listed<String> =
+            serde_json::from_str(r#"{"items":["a"],"totalItems":3}"#).unwrap();
+        assert_eq!(
+            back,
+            Listed {
+                items: vec!["a".to_owned()],
+                total_items: 3
+            }
+        );
+    }
+
+    #[test]
+    fn query_error_is_a_bad_request() {
+        let error = ApiError::from(parse("colour=red").unwrap_err());
+        assert_eq!((error.code, error.reason), (400, "BadRequest"));
+        assert!(error.message.contains("\"colour\""), "{}", error.message);
+    }
+
+    // ---- differential: select against a naive model ----
+
+    const NAMES: [&str; 6] = ["a", "b", "ab", "ba", "Ab", ""];
+    const NAMESPACES: [&str; 3] = ["", "x", "y"];
+    const UIDS: [&str; 3] = ["u1", "u2", "u3"];
+    const TIMES: [Option<&str>; 7] = [
+        None,
+        Some("2024-01-01T00:00:00Z"),
+        Some("2024-01-01T01:00:00+01:00"),
+        Some("2024-01-01T00:00:00.5Z"),
+        Some("2023-12-31T23:59:59Z"),
+        Some("2024-06-01T00:00:00Z"),
+        Some("not a time"),
+    ];
+    const LABEL_KEYS: [&str; 2] = ["k1", "k2"];
+    const LABEL_VALUES: [&str; 4] = ["v1", "v2", "1", "7"];
+    const ANNOTATION_KEYS: [&str; 2] = ["n1", ALIAS_ANNOTATION];
+    const ANNOTATION_VALUES: [&str; 3] = ["Al", "al", "b"];
+    const OWNER_UIDS: [&str; 2] = ["o1", "o2"];
+    const OWNER_KINDS: [&str; 2] = ["K1", "K2"];
+    const SELECTORS: [&str; 12] = [
+        "k1",
+        "!k1",
+        "k1=v1",
+        "k1==v2",
+        "k1!=v1",
+        "k1 in (v1,1)",
+        "k1 notin (v2)",
+        "k2>2",
+        "k2<5",
+        "k1,k2=7",
+        "",
+        "n1=Al",
+    ];
+
+    #[derive(Debug, Clone)]
+    struct Model {
+        name: &'static str,
+        namespace: &'static str,
+        uid: &'static str,
+        time: Option<&'static str>,
+        labels: BTreeMap<String, String>,
+        annotations: BTreeMap<String, String>,
+        owners: Vec<(&'static str, &'static str)>,
+    }
+
+    impl Model {
+        fn json(&self, index: usize) -> Value {
+            fn pairs(m: &BTreeMap<String, String>) -> Vec<(&str, &str)> {
+                m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+            }
+            let mut o = object(
+                self.namespace,
+                self.name,
+                self.uid,
+                self.time,
+                &pairs(&self.labels),
+                &pairs(&self.annotations),
+                &self.owners,
+            );
+            o["index"] = json!(index);
+            o
+        }
+    }
+
+    fn pick<T: Clone + std::fmt::Debug + 'static>(
+        options: &'static [T],
+    ) -> impl Strategy<Value = T> {
+        (0..options.len()).prop_map(move |i| options[i].clone())
+    }
+
+    fn string_map(
+        keys: &'static [&'static str],
+        values: &'static [&'static str],
+    ) -> impl Strategy<Value = BTreeMap<String, String>> {
+        proptest::collection::btree_map(pick(keys), pick(values), 0..=keys.len()).prop_map(|m| {
+            m.into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
         })
+    }
+
+    fn model() -> impl Strategy<Value = Model> {
+        (
+            pick(&NAMES),
+            pick(&NAMESPACES),
+            pick(&UIDS),
+            pick(&TIMES),
+            string_map(&LABEL_KEYS, &LABEL_VALUES),
+            string_map(&ANNOTATION_KEYS, &ANNOTATION_VALUES),
+            proptest::collection::vec((pick(&OWNER_UIDS), pick(&OWNER_KINDS)), 0..3),
+        )
+            .prop_map(
+                |(name, namespace, uid, time, labels, annotations, owners)| Model {
+                    name,
+                    namespace,
+                    uid,
+                    time,
+                    labels,
+                    annotations,
+                    owners,
+                },
+            )
+    }
+
+    /// A query in structured form; `render` makes its URL query.
+    #[derive(Debug, Clone)]
+    struct QueryModel {
+        page: Option<usize>,
+        limit: Option<i64>,
+        sort_by: Option<&'static str>,
+        ascending: Option<bool>,
+        selectors: Vec<&'static str>,
+        filters: Vec<(&'static str, String)>,
+    }
+
+    fn filter() -> impl Strategy<Value = (&'static str, String)> {
+        let text = |options: &'static [&'static str]| pick(options).prop_map(str::to_owned);
+        prop_oneof![
+            text(&["a", "b", "A", "", "ab"]).prop_map(|v| ("name", v)),
+            proptest::collection::vec(pick(&NAMES), 1..4).prop_map(|v| ("names", v.join(","))),
+            text(&UIDS).prop_map(|v| ("uid", v)),
+            text(&NAMESPACES).prop_map(|v| ("namespace", v)),
+            text(&SELECTORS).prop_map(|v| ("label", v)),
+            text(&SELECTORS).prop_map(|v| ("annotation", v)),
+            text(&OWNER_UIDS).prop_map(|v| ("ownerReference", v)),
+            text(&OWNER_KINDS).prop_map(|v| ("ownerKind", v)),
+            text(&["A", "l", "al", ""]).prop_map(|v| ("alias", v)),
+        ]
+    }
+
+    fn query_model() -> impl Strategy<Value = QueryModel> {
+        (
+            proptest::option::of(1usize..6),
+            proptest::option::of(-1i64..6),
+            proptest::option::of(pick(&["creationTimestamp", "createTime", "name"])),
+            proptest::option::of(any::<bool>()),
+            proptest::collection::vec(pick(&SELECTORS), 0..3),
+            proptest::collection::vec(filter(), 0..4),
+        )
+            .prop_map(
+                |(page, limit, sort_by, ascending, selectors, mut filters)| {
+                    // Single-valued filters are given once.
+                    let mut seen = Vec::new();
+                    filters.retain(|(k, _)| {
+                        matches!(*k, "label" | "annotation") || {
+                            let fresh = !seen.contains(k);
+                            seen.push(*k);
+                            fresh
+                        }
+                    });
+                    QueryModel {
+                        page,
+                        limit,
+                        sort_by,
+                        ascending,
+                        selectors,
+                        filters,
+                    }
+                },
+            )
+    }
+
+    /// Percent-encodes everything but unreserved characters; spaces as `+`.
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    impl QueryModel {
+        fn render(&self) -> String {
+            let mut pairs = Vec::new();
+            if let Some(page) = self.page {
+                pairs.push(format!("page={page}"));
+            }
+            if let Some(limit) = self.limit {
+                pairs.push(format!("limit={limit}"));
+            }
+            if let Some(sort_by) = self.sort_by {
+                pairs.push(format!("sortBy={sort_by}"));
+            }
+            if let Some(ascending) = self.ascending {
+                pairs.push(format!("ascending={ascending}"));
+            }
+            for selector in &self.selectors {
+                pairs.push(format!("labelSelector={}", encode(selector)));
+            }
+            for (key, value) in &self.filters {
+                pairs.push(format!("{key}={}", encode(value)));
+            }
+            pairs.join("&")
+        }
+
+        /// The naive model: filter each item plainly, sort everything
+        /// (stably), slice the page. Returns input positions.
+        fn apply(&self, models: &[Model]) -> (Vec<usize>, usize) {
+            let selects = |selector: &str, map: &BTreeMap<String, String>| {
+                LabelSelector::parse(selector).unwrap().matches(map)
+            };
+            let keep = |m: &Model| {
+                self.selectors.iter().all(|s| selects(s, &m.labels))
+                    && self.filters.iter().all(|(key, value)| match *key {
+                        "name" => m.name.contains(value.as_str()),
+                        "names" => value.split(',').any(|n| n == m.name),
+                        "uid" => m.uid == value,
+                        "namespace" => m.namespace == value,
+                        "label" => selects(value, &m.labels),
+                        "annotation" => selects(value, &m.annotations),
+                        "ownerReference" => m.owners.iter().any(|(uid, _)| uid == value),
+                        "ownerKind" => m.owners.iter().any(|(_, kind)| kind == value),
+                        "alias" => m
+                            .annotations
+                            .get(ALIAS_ANNOTATION)
+                            .is_some_and(|a| a.contains(value.as_str())),
+                        other => panic!("{other}"),
+                    })
+            };
+            let mut kept: Vec<usize> = (0..models.len()).filter(|&i| keep(&models[i])).collect();
+            let time = |m: &Model| m.time.and_then(|t| t.parse::<Timestamp>().ok());
+            let by_name = self.sort_by == Some("name");
+            kept.sort_by(|&i, &j| {
+                let (a, b) = (&models[i], &models[j]);
+                let order = if by_name {
+                    a.name.cmp(b.name)
+                } else {
+                    time(a).cmp(&time(b)).then(a.name.cmp(b.name))
+                }
+                .then(a.namespace.cmp(b.namespace));
+                if self.ascending == Some(true) {
+                    order
+                } else {
+                    order.reverse()
+                }
+            });
+            let total = kept.len();
+            let page = match self.limit {
+                None | Some(-1) => kept,
+                Some(limit) => {
+                    let limit = limit as usize;
+                    let skip = (self.page.unwrap_or(1) - 1) * limit;
+                    kept.into_iter().skip(skip).take(limit).collect()
+                }
+            };
+            (page, total)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn prop_select_matches_naive_model(
+            models in proptest::collection::vec(model(), 0..24),
+            query in query_model(),
+        ) {
+            let rendered = query.render();
+            let q = ListQuery::parse(Some(&rendered), &[]).unwrap();
+            let (want, total) = query.apply(&models);
+
+            let objects: Vec<Value> = models.iter().enumerate().map(|(i, m)| m.json(i)).collect();
+            let listed = q.select(objects.iter().collect::<Vec<_>>(), |_| true);
+            let got: Vec<usize> =
+                listed.items.iter().map(|o| o["index"].as_u64().unwrap() as usize).collect();
+            prop_assert_eq!(&got, &want, "query {}", rendered);
+            prop_assert_eq!(listed.total_items, total);
+
+            // Typed metadata lists the same (ObjectMeta cannot hold a
+            // malformed time: it does not decode).
+            if models.iter().all(|m| m.time != Some("not a time")) {
+                let metas: Vec<(usize, ObjectMeta)> = objects
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| (i, serde_json::from_value(o["metadata"].clone()).unwrap()))
+                    .collect();
+                let typed = q.select_by(metas, |m| &m.1, |_| true);
+                let got_typed: Vec<usize> = typed.items.iter().map(|m| m.0).collect();
+                prop_assert_eq!(&got_typed, &want, "query {}", rendered);
+                prop_assert_eq!(typed.total_items, total);
+            }
+        }
+
+        #[test]
+        fn prop_parse_never_panics(query in "[a-zA-Z=&%+,!()<> 0-9-]{0,64}") {
+            let _ = ListQuery::parse(Some(&query), &["extra"]);
+        }
+
+        #[test]
+        fn prop_pages_partition_the_list(
+            models in proptest::collection::vec(model(), 0..30),
+            limit in 1usize..7,
+            sort in pick(&["", "sortBy=name&", "ascending=true&", "sortBy=name&ascending=true&"]),
+        ) {
+            let objects: Vec<Value> = models.iter().enumerate().map(|(i, m)| m.json(i)).collect();
+            let all = parse(sort).unwrap().select(objects.iter().collect::<Vec<_>>(), |_| true);
+            let mut paged = Vec::new();
+            for page in 1..=objects.len().div_ceil(limit) + 1 {
+                let q = parse(&format!("{sort}limit={limit}&page={page}")).unwrap();
+                let listed = q.select(objects.iter().collect::<Vec<_>>(), |_| true);
+                prop_assert_eq!(listed.total_items, objects.len());
+                prop_assert!(listed.items.len() <= limit);
+                paged.extend(listed.items);
+            }
+            prop_assert_eq!(paged, all.items);
+        }
     }
 }
