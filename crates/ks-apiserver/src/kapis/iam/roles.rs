@@ -138,7 +138,12 @@ impl<'a> RoleScope<'a> {
     fn collection_path(self) -> String {
         match self {
             RoleScope::Namespace(ns) => format!("/apis/{RBAC}/v1/namespaces/{ns}/roles"),
-            _ => format!("/apis/{}/{}/{}", self.group(), self.version(), self.plural()),
+            _ => format!(
+                "/apis/{}/{}/{}",
+                self.group(),
+                self.version(),
+                self.plural()
+            ),
         }
     }
 
@@ -168,7 +173,12 @@ impl<'a> RoleScope<'a> {
     /// workspace roles: callers filter).
     async fn list_all(self, kapis: &Kapis) -> Result<Vec<Value>, ApiError> {
         (kapis.app)
-            .list_objects(self.group(), self.version(), self.plural(), self.namespace())
+            .list_objects(
+                self.group(),
+                self.version(),
+                self.plural(),
+                self.namespace(),
+            )
             .await
     }
 
@@ -645,7 +655,9 @@ async fn patch(
     let media = content_type.split(';').next().unwrap_or("").trim();
     if !matches!(
         media,
-        "application/merge-patch+json" | "application/json" | "application/strategic-merge-patch+json"
+        "application/merge-patch+json"
+            | "application/json"
+            | "application/strategic-merge-patch+json"
     ) {
         return status(ApiError::unsupported_media_type(format!(
             "a role patch is a JSON merge patch (application/merge-patch+json), not {media:?}"
@@ -722,9 +734,7 @@ mod tests {
 
     #[test]
     fn the_aggregation_annotation_is_a_json_array_of_names() {
-        let role = |annotation: Value| {
-            json!({"metadata": {"annotations": {AGGREGATION_ROLES_ANNOTATION: annotation}}})
-        };
+        let role = |annotation: Value| json!({"metadata": {"annotations": {AGGREGATION_ROLES_ANNOTATION: annotation}}});
         assert_eq!(
             aggregation_names(&role(json!("[\"a\",\"b\"]"))),
             Ok(Some(vec!["a".to_owned(), "b".to_owned()]))

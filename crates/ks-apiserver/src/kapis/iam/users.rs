@@ -103,7 +103,7 @@ pub(crate) fn routes() -> Router<Arc<Kapis>> {
 }
 
 /// Whether `subject` is the user `name`.
-pub(crate) fn is_user(subject: &Subject, name: &str) -> bool {
+fn is_user(subject: &Subject, name: &str) -> bool {
     subject.kind == "User" && subject.name == name
 }
 
@@ -457,7 +457,7 @@ async fn create_user(State(kapis): State<Arc<Kapis>>, body: Bytes) -> Response {
     http_created(&present(created, role.as_deref()))
 }
 
-pub(crate) fn http_created(body: &Value) -> Response {
+fn http_created(body: &Value) -> Response {
     let mut response = ok(body);
     *response.status_mut() = http::StatusCode::CREATED;
     response
