@@ -791,18 +791,20 @@ EOF
     done
     expect_eq "$(k get ns e2e-tenant-ns -o jsonpath='{.metadata.labels.kubesphere\.io/workspace}')" e2e-tenant \
         "namespace created through the workspace carries its label"
+    # The workspace role (the workspace controller will make these), then
+    # carol as a member through /kapis.
     k apply -f - >/dev/null <<EOF
 apiVersion: iam.kubesphere.io/v1alpha2
 kind: WorkspaceRole
 metadata: {name: e2e-tenant-viewer, labels: {kubesphere.io/workspace: e2e-tenant}}
 rules: [{apiGroups: ["*"], resources: ["*"], verbs: [get, list, watch]}]
----
-apiVersion: iam.kubesphere.io/v1alpha2
-kind: WorkspaceRoleBinding
-metadata: {name: carol-e2e-tenant-viewer, labels: {kubesphere.io/workspace: e2e-tenant}}
-roleRef: {apiGroup: iam.kubesphere.io, kind: WorkspaceRole, name: e2e-tenant-viewer}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}]
 EOF
+    kapi "$admin_token" POST /kapis/iam.kubesphere.io/v1alpha2/workspaces/e2e-tenant/workspacemembers \
+        '[{"username":"carol","roleRef":"e2e-tenant-viewer"}]' >/dev/null || fail "add carol to e2e-tenant"
+    jp "WorkspaceRole/e2e-tenant-viewer carol" workspacerolebinding carol-e2e-tenant-viewer \
+        '{.roleRef.kind}/{.roleRef.name} {.metadata.labels.iam\.kubesphere\.io/user-ref}'
+    out=$(kapi "$admin_token" GET /kapis/iam.kubesphere.io/v1alpha2/workspaces/e2e-tenant/workspacemembers | names_of)
+    expect_eq "$out" "carol 1" "members of e2e-tenant"
     carol_token=$(ks_token carol Carol-pass-123) || { fail "ks login as carol"; return; }
     out=$(kapi "$carol_token" GET /kapis/tenant.kubesphere.io/v1alpha2/workspaces | names_of)
     expect_eq "$out" "e2e-tenant 1" "carol's workspaces"
