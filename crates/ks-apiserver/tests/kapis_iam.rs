@@ -1910,3 +1910,73 @@ async fn groups_and_their_bindings_stay_in_their_workspace() {
     assert_eq!(reply.body, json!({"items": [], "totalItems": 0}));
     ts.stop().await;
 }
+
+/// Every route that returns users, walked with users in every scope: no
+/// response carries a password hash (`call_as` checks each one).
+#[tokio::test]
+async fn no_route_that_returns_users_shows_a_password_hash() {
+    let ts = TestServer::start().await;
+    let admin = admin(&ts);
+    user(&ts, &admin, "walker").await;
+    workspace_with_namespace(&ts, &admin, "walk-ws", "walk-ns").await;
+    for (path, object) in [
+        (
+            format!("{IAM_APIS}/workspaceroles"),
+            json!({"apiVersion": "iam.kubesphere.io/v1alpha2", "kind": "WorkspaceRole",
+                   "metadata": {"name": "walk-ws-viewer", "labels": {"kubesphere.io/workspace": "walk-ws"}}}),
+        ),
+        (
+            format!("{RBAC_APIS}/namespaces/walk-ns/roles"),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                   "metadata": {"name": "walk-viewer", "namespace": "walk-ns"}}),
+        ),
+        (
+            format!("{RBAC_APIS}/clusterroles"),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                   "metadata": {"name": "walk-cluster-viewer"}}),
+        ),
+    ] {
+        create(&ts, &admin, &path, object).await;
+    }
+    for (path, role) in [
+        (
+            format!("{IAM}/workspaces/walk-ws/workspacemembers"),
+            "walk-ws-viewer",
+        ),
+        (format!("{IAM}/namespaces/walk-ns/members"), "walk-viewer"),
+        (format!("{IAM}/clustermembers"), "walk-cluster-viewer"),
+    ] {
+        let body = json!([{"username": "walker", "roleRef": role}]);
+        create(&ts, &admin, &path, body).await;
+    }
+    let routes = [
+        format!("{IAM}/users"),
+        format!("{IAM}/users/walker"),
+        format!("{IAM}/users?workspace=walk-ws"),
+        format!("{IAM}/users?namespace=walk-ns"),
+        format!("{IAM}/users?cluster=true"),
+        format!("{IAM}/workspaces/walk-ws/workspacemembers"),
+        format!("{IAM}/workspaces/walk-ws/workspacemembers/walker"),
+        format!("{IAM}/namespaces/walk-ns/members"),
+        format!("{IAM}/namespaces/walk-ns/members/walker"),
+        format!("{IAM}/clustermembers"),
+        format!("{IAM}/clustermembers/walker"),
+        "/kapis/resources.kubesphere.io/v1alpha3/users".to_owned(),
+        "/kapis/resources.kubesphere.io/v1alpha3/users/walker".to_owned(),
+    ];
+    for path in &routes {
+        let mut found = false;
+        for _ in 0..200 {
+            let reply = call(&ts, "GET", path, &admin, "").await;
+            assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+            if reply.text.contains("\"walker\"") {
+                found = true;
+                break;
+            }
+            // Member lists follow the bindings within milliseconds.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(found, "{path} never listed walker");
+    }
+    ts.stop().await;
+}
