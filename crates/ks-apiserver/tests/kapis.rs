@@ -788,3 +788,20 @@ async fn resources_lists_show_no_more_than_the_kubernetes_api() {
     assert_eq!(reply.status, 403, "{}", reply.text);
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn encoded_path_segments_never_reach_a_forwarded_request() {
+    let ts = TestServer::start().await;
+    let admin = admin(&ts);
+    for path in [
+        format!("{TENANT}/workspaces/ws1%3FdryRun=All"),
+        format!("{TENANT}/workspaces/ws1%2Fstatus"),
+        format!("{IAM}/users/admin%23x"),
+        format!("{TENANT}/workspaces/a%20b/namespaces"),
+    ] {
+        let reply = call(&ts, "DELETE", &path, Some(&admin), "").await;
+        assert_eq!(reply.status, 400, "{path}: {}", reply.text);
+        assert_eq!(reply.body["kind"], "Status", "{path}");
+    }
+    ts.stop().await;
+}

@@ -130,7 +130,23 @@ pub fn routes(kapis: Arc<Kapis>) -> Router {
         .merge(iam::routes())
         .route("/kapis", axum::routing::any(not_served))
         .route("/kapis/{*rest}", axum::routing::any(not_served))
+        .layer(axum::middleware::from_fn(plain_segments))
         .with_state(kapis)
+}
+
+/// Refuses a /kapis path with a percent-encoded character. Handlers put
+/// path parameters into the paths of the requests they forward to the
+/// embedded API as the server; an encoded `?`, `#` or space would make that
+/// path mean something other than what the caller was authorized for.
+/// Object names never need encoding (the request-info filter already
+/// refuses encoded slashes and dot segments).
+async fn plain_segments(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if request.uri().path().contains('%') {
+        return status(ApiError::bad_request(
+            "percent-encoded characters are not accepted in /kapis paths",
+        ));
+    }
+    next.run(request).await
 }
 
 /// A path under `/kapis` that no route serves.
