@@ -56,7 +56,9 @@ pub(crate) async fn bootstrap(app: &App) -> ApiResult<()> {
 
 /// Kubernetes' roles every cluster has, so that any authenticated user can
 /// discover the API and anyone can probe health (`system:discovery`,
-/// `system:public-info-viewer`), and `cluster-admin`.
+/// `system:public-info-viewer`), and `cluster-admin`; and
+/// `ks-rs:kapis-openapi-viewer`, which lets every signed-in user read the
+/// /kapis OpenAPI document.
 fn kubernetes_roles() -> Vec<Value> {
     let rbac = "rbac.authorization.k8s.io/v1";
     let cluster_role = |name: &str, rules: Value| {
@@ -94,6 +96,13 @@ fn kubernetes_roles() -> Vec<Value> {
             ], "verbs": ["get"]}]),
         ),
         binding("system:discovery", &["system:authenticated"]),
+        // The /kapis OpenAPI document, for every signed-in user (kept out
+        // of Kubernetes' own `system:discovery`).
+        cluster_role(
+            "ks-rs:kapis-openapi-viewer",
+            serde_json::json!([{"nonResourceURLs": ["/kapis/openapi/v3"], "verbs": ["get"]}]),
+        ),
+        binding("ks-rs:kapis-openapi-viewer", &["system:authenticated"]),
         cluster_role(
             "system:public-info-viewer",
             serde_json::json!([{"nonResourceURLs": [

@@ -547,6 +547,10 @@ async fn the_authenticated_role_reaches_only_the_users_own_objects() {
         let reply = call(&ts, method, &path, Some(&bob), "").await;
         assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);
     }
+    // Every signed-in user may read the /kapis OpenAPI document.
+    let reply = call(&ts, "GET", "/kapis/openapi/v3", Some(&bob), "").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(reply.body["paths"].is_object(), "{}", reply.text);
     let reply = call(
         &ts,
         "GET",

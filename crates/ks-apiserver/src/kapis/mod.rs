@@ -16,7 +16,8 @@
 //! - [`iam`]: `iam.kubesphere.io/v1alpha2` users;
 //! - [`resources`]: `resources.kubesphere.io/v1alpha3`, any served
 //!   resource, paged, sorted and filtered, no more than `/apis` shows;
-//! - [`query`]: the common list query every list route takes.
+//! - [`query`]: the common list query every list route takes;
+//! - [`openapi`]: `/kapis/openapi/v3`, the OpenAPI document of these routes.
 //!
 //! Errors are Kubernetes `Status` objects; a path under `/kapis` that no
 //! route serves is a 404 `Status`.
@@ -24,6 +25,7 @@
 pub mod catalog;
 pub mod config;
 pub mod iam;
+pub mod openapi;
 pub mod query;
 pub mod resources;
 pub mod tenant;
@@ -128,6 +130,7 @@ pub fn routes(kapis: Arc<Kapis>) -> Router {
         .merge(tenant::routes())
         .merge(resources::routes())
         .merge(iam::routes())
+        .merge(openapi::routes())
         .route("/kapis", axum::routing::any(not_served))
         .route("/kapis/{*rest}", axum::routing::any(not_served))
         .layer(axum::middleware::from_fn(plain_segments))
