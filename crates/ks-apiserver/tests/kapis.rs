@@ -809,3 +809,56 @@ async fn encoded_path_segments_never_reach_a_forwarded_request() {
     }
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn clusters_are_all_to_cluster_listers_and_the_granted_ones_to_others() {
+    let ts = TestServer::start().await;
+    let admin = admin(&ts);
+    for name in ["host", "member"] {
+        let body = format!(
+            r#"{{"apiVersion":"cluster.kubesphere.io/v1alpha1","kind":"Cluster","metadata":{{"name":"{name}"}},"spec":{{}}}}"#
+        );
+        let reply = call(
+            &ts,
+            "POST",
+            "/apis/cluster.kubesphere.io/v1alpha1/clusters",
+            Some(&admin),
+            &body,
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+    let erin = user_with_token(&ts, &admin, "erin").await;
+    let path = format!("{TENANT}/clusters");
+    let reply = call(&ts, "GET", &path, Some(&erin), "").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(names(&reply), Vec::<String>::new());
+    let patch =
+        r#"{"metadata":{"annotations":{"iam.kubesphere.io/granted-clusters":"member,gone"}}}"#;
+    let (status, _, body) = common::http(
+        &ts.url,
+        "PATCH",
+        "/apis/iam.kubesphere.io/v1alpha2/users/erin",
+        &[
+            ("authorization", &format!("Bearer {admin}")),
+            ("content-type", "application/merge-patch+json"),
+        ],
+        patch,
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    eventually("erin sees the granted cluster", || async {
+        names(&call(&ts, "GET", &path, Some(&erin), "").await) == ["member"]
+    })
+    .await;
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{path}?sortBy=name&ascending=true"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert_eq!(names(&reply), ["host", "member"], "{}", reply.text);
+    ts.stop().await;
+}

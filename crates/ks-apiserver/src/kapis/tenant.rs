@@ -15,8 +15,9 @@
 //!   cluster scope (the workspace scope); otherwise the namespaces of the
 //!   RoleBindings that name the caller or one of its groups (of the
 //!   workspace). For a member, the member is asked about, by name alone.
-//! - clusters: all to a caller allowed `list clusters` globally; otherwise
-//!   none (ks-rs has no member clusters yet, so no cluster is granted).
+//! - clusters: all to a caller allowed `list clusters` (API group
+//!   `cluster.kubesphere.io`) at the global scope; otherwise those named by
+//!   the caller's `iam.kubesphere.io/granted-clusters` annotation.
 //!
 //! Every list takes the common query ([`super::query`]). Writes are made by
 //! the server once the filter chain has authorized the caller on the
@@ -42,7 +43,7 @@ use serde_json::Value;
 
 use super::catalog::Entry;
 use super::query::{ListQuery, ObjectView};
-use super::{Kapis, listed, ok, ok_bytes, status};
+use super::{Kapis, listed, ok, status};
 
 const TENANT: &str = "tenant.kubesphere.io";
 const WORKSPACE_LABEL: &str = ks_types::meta::WORKSPACE_LABEL;
@@ -585,21 +586,42 @@ async fn list_clusters(
         Ok(q) => q,
         Err(response) => return response,
     };
-    // Clusters are granted per user on member clusters, which ks-rs does
-    // not have yet: without `list clusters` globally, none are visible.
-    if !may(
+    let gvr = ("cluster.kubesphere.io", "v1alpha1", "clusters");
+    let all = may(
         &kapis,
         &user,
         "list",
-        "*",
+        "cluster.kubesphere.io",
         "clusters",
         ResourceScope::Global,
         "",
-    ) {
-        return ok_bytes(super::catalog::list_body([], 0));
-    }
-    let gvr = ("cluster.kubesphere.io", "v1alpha1", "clusters");
-    listed(kapis.page(gvr, None, &query, |_| true, None).await)
+    );
+    // Otherwise the clusters the user's `iam.kubesphere.io/granted-clusters`
+    // annotation names (comma-separated).
+    let granted: BTreeSet<String> = if all {
+        BTreeSet::new()
+    } else {
+        match kapis
+            .app
+            .get_object("iam.kubesphere.io", "v1alpha2", "users", "", &user.name)
+            .await
+        {
+            Ok(Some(u)) => (u.pointer("/metadata/annotations"))
+                .and_then(|a| a.get(ks_types::meta::GRANTED_CLUSTERS_ANNOTATION))
+                .and_then(Value::as_str)
+                .map(|list| {
+                    list.split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Ok(None) => BTreeSet::new(),
+            Err(e) => return status(e),
+        }
+    };
+    let keep = |e: &&Entry| all || granted.contains(e.name());
+    listed(kapis.page(gvr, None, &query, keep, None).await)
 }
 
 #[cfg(test)]
