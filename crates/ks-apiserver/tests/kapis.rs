@@ -862,3 +862,108 @@ async fn clusters_are_all_to_cluster_listers_and_the_granted_ones_to_others() {
     assert_eq!(names(&reply), ["host", "member"], "{}", reply.text);
     ts.stop().await;
 }
+
+/// The tenant routes that act on one object: a user without a role is
+/// refused every one (the lists are open to everyone, and filtered); the
+/// admin reaches each.
+#[tokio::test]
+async fn tenant_object_routes_need_a_role() {
+    let ts = TestServer::start().await;
+    let admin = admin(&ts);
+    let template = r#"{"apiVersion":"tenant.kubesphere.io/v1alpha2","kind":"WorkspaceTemplate","metadata":{"name":"ws9"}}"#;
+    let reply = call(
+        &ts,
+        "POST",
+        &format!("{TENANT}/workspaces"),
+        Some(&admin),
+        template,
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let namespace = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ws9-ns"}}"#;
+    let reply = call(
+        &ts,
+        "POST",
+        &format!("{TENANT}/workspaces/ws9/namespaces"),
+        Some(&admin),
+        namespace,
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let frank = user_with_token(&ts, &admin, "frank").await;
+    let v3 = "/kapis/tenant.kubesphere.io/v1alpha3";
+    let routes = [
+        ("POST", format!("{TENANT}/workspaces"), template),
+        ("GET", format!("{TENANT}/workspaces/ws9"), ""),
+        ("PATCH", format!("{TENANT}/workspaces/ws9"), "{}"),
+        ("DELETE", format!("{TENANT}/workspaces/ws9"), ""),
+        (
+            "POST",
+            format!("{TENANT}/workspaces/ws9/namespaces"),
+            namespace,
+        ),
+        (
+            "GET",
+            format!("{TENANT}/workspaces/ws9/namespaces/ws9-ns"),
+            "",
+        ),
+        (
+            "PATCH",
+            format!("{TENANT}/workspaces/ws9/namespaces/ws9-ns"),
+            "{}",
+        ),
+        (
+            "DELETE",
+            format!("{TENANT}/workspaces/ws9/namespaces/ws9-ns"),
+            "",
+        ),
+        ("POST", format!("{v3}/workspacetemplates"), template),
+        ("GET", format!("{v3}/workspacetemplates/ws9"), ""),
+        ("GET", format!("{v3}/workspaces/ws9"), ""),
+    ];
+    for (method, path, body) in &routes {
+        let reply = call(&ts, method, path, Some(&frank), body).await;
+        assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);
+        assert_eq!(reply.body["reason"], "Forbidden", "{method} {path}");
+    }
+    for (method, path) in [
+        ("GET", format!("{TENANT}/workspaces/ws9")),
+        ("GET", format!("{TENANT}/workspaces/ws9/namespaces/ws9-ns")),
+        ("GET", format!("{v3}/workspacetemplates/ws9")),
+        ("PATCH", format!("{TENANT}/workspaces/ws9")),
+        (
+            "PATCH",
+            format!("{TENANT}/workspaces/ws9/namespaces/ws9-ns"),
+        ),
+    ] {
+        let reply = call(&ts, method, &path, Some(&admin), "{}").await;
+        assert_eq!(reply.status, 200, "{method} {path}: {}", reply.text);
+    }
+    let reply = call(
+        &ts,
+        "DELETE",
+        &format!("{TENANT}/workspaces/ws9?propagationPolicy=Orphan"),
+        Some(&admin),
+        "",
+    )
+    .await;
+    assert!(reply.status == 200 || reply.status == 202, "{}", reply.text);
+    let reply = call(
+        &ts,
+        "GET",
+        "/apis/tenant.kubesphere.io/v1alpha2/workspacetemplates/ws9",
+        Some(&admin),
+        "",
+    )
+    .await;
+    // Deleted, or waiting on its finalizers with the orphan one among them.
+    assert!(
+        reply.status == 404
+            || reply.body["metadata"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|x| x == "orphan.finalizers.kubesphere.io")),
+        "{}",
+        reply.text
+    );
+    ts.stop().await;
+}

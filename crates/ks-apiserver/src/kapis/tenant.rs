@@ -323,11 +323,18 @@ async fn update_template(
         .await
 }
 
+/// The patch type to forward: the caller's when it names one, a merge
+/// patch for `application/json` or none (KubeSphere's handlers read a
+/// plain JSON body as a merge patch).
 fn patch_type(headers: &HeaderMap) -> &str {
-    headers
+    let given = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/merge-patch+json")
+        .unwrap_or("");
+    match given.split(';').next().map(str::trim) {
+        Some("application/json") | Some("") | None => "application/merge-patch+json",
+        _ => given,
+    }
 }
 
 async fn patch_template(
