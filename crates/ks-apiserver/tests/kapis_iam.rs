@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{TestServer, eventually, login};
 use serde_json::{Value, json};
 
 const IAM: &str = "/kapis/iam.kubesphere.io/v1alpha2";
@@ -63,51 +63,6 @@ async fn create(ts: &TestServer, token: &str, path: &str, object: Value) -> Valu
         reply.text
     );
     reply.body
-}
-
-/// Logs `user` in with the password grant; the access token.
-async fn login(ts: &TestServer, user: &str, password: &str) -> String {
-    let body = serde_urlencoded::to_string([
-        ("grant_type", "password"),
-        ("client_id", "kubesphere"),
-        ("client_secret", "kubesphere"),
-        ("username", user),
-        ("password", password),
-    ])
-    .unwrap();
-    // The authenticators see new users through an informer.
-    for _ in 0..200 {
-        let (status, _, bytes) = common::http(
-            &ts.url,
-            "POST",
-            "/oauth/token",
-            &[("content-type", "application/x-www-form-urlencoded")],
-            &body,
-        )
-        .await;
-        if status == 200 {
-            let reply: Value = serde_json::from_slice(&bytes).unwrap();
-            return reply["access_token"].as_str().unwrap().to_owned();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("{user} could not log in");
-}
-
-/// Retries `check` until it holds (the authorizer and the member lists
-/// follow the store).
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("never: {what}");
 }
 
 fn names(reply: &Reply) -> Vec<String> {

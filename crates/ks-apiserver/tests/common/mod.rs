@@ -172,3 +172,49 @@ pub async fn read_policy(ts: &TestServer) -> ks_rbac::Policy {
     );
     policy
 }
+
+/// Logs `user` in with the password grant and returns the access token,
+/// retrying while the server has not seen a new user yet (the
+/// authenticators follow the store through an informer).
+pub async fn login(ts: &TestServer, user: &str, password: &str) -> String {
+    let body = serde_urlencoded::to_string([
+        ("grant_type", "password"),
+        ("client_id", "kubesphere"),
+        ("client_secret", "kubesphere"),
+        ("username", user),
+        ("password", password),
+    ])
+    .unwrap();
+    for _ in 0..300 {
+        let (status, _, bytes) = http(
+            &ts.url,
+            "POST",
+            "/oauth/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            &body,
+        )
+        .await;
+        if status == 200 {
+            let reply: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            return reply["access_token"].as_str().unwrap().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{user} could not log in");
+}
+
+/// Retries `check` until it holds, for about three seconds (the
+/// authorizer and the /kapis lists follow the store's watch).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never: {what}");
+}
