@@ -52,6 +52,15 @@ pub(super) fn apply(original: &Value, body: &[u8]) -> Result<Value, PatchError> 
         copy_budget: MAX_COPY_BYTES,
     };
     for (index, operation) in operations.iter().enumerate() {
+        // A `test` of `null` on a missing path passes, as in Kubernetes (its
+        // JSON patch library reads a missing value as null); kube-runtime's
+        // finalizer helper starts its first patch with exactly that test.
+        if let PatchOperation::Test(test) = operation
+            && test.value.is_null()
+            && document.pointer(test.path.as_str()).is_none()
+        {
+            continue;
+        }
         bounds.admit(&document, operation)?;
         // `patch_unsafe` leaves the document half-patched on error; the
         // document is our copy and is dropped on error, so nothing needs

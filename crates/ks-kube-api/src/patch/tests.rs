@@ -499,6 +499,23 @@ fn json_patch_kubernetes_rules() {
             json!([{"op": "frobnicate", "path": "/a"}]),
             Err(422),
         ),
+        // A missing value tests as null (kube-runtime's finalizer helper
+        // relies on it); a present one does not.
+        json_case(
+            "test null on a missing path",
+            json!({"metadata": {}}),
+            json!([
+                {"op": "test", "path": "/metadata/finalizers", "value": null},
+                {"op": "add", "path": "/metadata/finalizers", "value": ["f"]}
+            ]),
+            Ok(json!({"metadata": {"finalizers": ["f"]}})),
+        ),
+        json_case(
+            "test null on a present path",
+            json!({"metadata": {"finalizers": ["g"]}}),
+            json!([{"op": "test", "path": "/metadata/finalizers", "value": null}]),
+            Err(422),
+        ),
         json_case(
             "path without slash",
             json!({}),

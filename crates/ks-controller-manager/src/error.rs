@@ -1,0 +1,69 @@
+//! The crate's one error type.
+
+/// Everything that can go wrong while choosing or running controllers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `--controllers` named controllers that do not exist.
+    #[error(
+        "unknown controllers in --controllers: {}; known controllers: {}",
+        names.join(", "),
+        crate::selection::ALL_CONTROLLERS.join(", ")
+    )]
+    UnknownControllers {
+        /// The unknown names, in the order given.
+        names: Vec<String>,
+    },
+    /// A call to the Kubernetes API failed.
+    #[error("{action} {kind} {name:?}: {source}")]
+    Kube {
+        /// What the controller was doing (`update`, `list`, `delete`, ...).
+        action: &'static str,
+        /// The kind of the object (`User`, `RoleBinding`, ...).
+        kind: &'static str,
+        /// The object's name (or the label selector of a list).
+        name: String,
+        /// The client's error, with the API's Status when there is one.
+        #[source]
+        source: kube::Error,
+    },
+    /// Hashing a user's password failed.
+    #[error("hashing the password of user {user:?}: {source}")]
+    Hash {
+        /// The user's name.
+        user: String,
+        /// bcrypt's error.
+        #[source]
+        source: bcrypt::BcryptError,
+    },
+    /// The hashing task panicked or was cancelled.
+    #[error("hashing the password of user {user:?}: the hashing task failed: {source}")]
+    HashTask {
+        /// The user's name.
+        user: String,
+        /// Tokio's join error.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// Adding or removing a finalizer failed, or the cleanup or apply step
+    /// inside it did.
+    #[error("{0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+}
+
+impl Error {
+    /// A [`Error::Kube`] error.
+    pub(crate) fn kube(
+        action: &'static str,
+        kind: &'static str,
+        name: impl Into<String>,
+    ) -> impl FnOnce(kube::Error) -> Error {
+        let name = name.into();
+        move |source| Error::Kube {
+            action,
+            kind,
+            name,
+            source,
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! The `user` controller: encrypts passwords, keeps users' status and cleans
+//! up after deleted users.
+//!
+//! KubeSphere v3.4 semantics (`pkg/controller/user/user_controller.go`):
+//!
+//! - the finalizer [`FINALIZER`] is added to every user;
+//! - a plaintext `spec.password` is replaced by its bcrypt hash (cost 10, in
+//!   Go's `$2a$` form), with `iam.kubesphere.io/last-password-change-time`
+//!   set and `kubectl.kubernetes.io/last-applied-configuration` removed so
+//!   the plain text is kept nowhere (ks-apiserver's admission already does
+//!   this; the controller covers clusters where it does not see the write);
+//! - status: a user without a state and with a hash becomes `Active`; a user
+//!   without a password becomes `Disabled`, unless it came from an identity
+//!   provider (`iam.kubesphere.io/identify-provider`), then `Active`; a
+//!   `Disabled` user is left alone; `AuthLimitExceeded` returns to `Active`
+//!   once `authenticateRateLimiterDuration` has passed since its
+//!   `lastTransitionTime` (the user is requeued for that moment). Every
+//!   transition sets `lastTransitionTime`;
+//! - on deletion, the user's GlobalRoleBindings, WorkspaceRoleBindings,
+//!   ClusterRoleBindings, RoleBindings (all namespaces), GroupBindings and
+//!   LoginRecords, found by the label `iam.kubesphere.io/user-ref=<user>`,
+//!   are deleted before the finalizer goes.
+//!
+//! Deliberate differences from KubeSphere:
+//!
+//! - the `Synced` Event is recorded only when the reconcile wrote something,
+//!   so that a resync of settled users writes nothing (KubeSphere records it
+//!   on every reconcile);
+//! - a transition keeps `status.lastLoginTime` (KubeSphere resets the whole
+//!   status, losing it until the next login);
+//! - `AuthLimitExceeded` without a `lastTransitionTime` gets one, so the
+//!   block ends (KubeSphere never unblocks such a user);
+//! - every error is retried with exponential backoff; nothing is dropped;
+//! - blocking users after failed logins is not done here (ks-apiserver's
+//!   login path does it), nor LDAP, DevOps, kubeconfig or kubefed sync.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt as _};
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use ks_types::iam::{
+    GlobalRoleBinding, GroupBinding, LoginRecord, User, UserState, UserStatus, WorkspaceRoleBinding,
+};
+use ks_types::meta::{
+    IDENTIFY_PROVIDER_LABEL, KUBEFED_MANAGED_LABEL, LAST_PASSWORD_CHANGE_TIME_ANNOTATION,
+    USER_REFERENCE_LABEL,
+};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt as _};
+use serde::de::DeserializeOwned;
+
+use crate::backoff::Backoff;
+use crate::stats::ReconcileStats;
+use crate::{Error, Settings};
+
+/// The controller's name in `--controllers`.
+pub const NAME: &str = "user";
+/// The finalizer the controller keeps on users until they are cleaned up.
+pub const FINALIZER: &str = ks_types::meta::USER_FINALIZER;
+/// The reporting controller of its Events (KubeSphere's name).
+pub const REPORTER: &str = "user-controller";
+/// kubectl's annotation, which would keep a plaintext password.
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+/// bcrypt cost of password hashes (Go's `bcrypt.DefaultCost`).
+pub const BCRYPT_COST: u32 = 10;
+/// Longest label value: longer user names cannot be referenced by labels.
+const LABEL_VALUE_MAX_LENGTH: usize = 63;
+
+/// The `user` controller, ready to run.
+pub struct UserController {
+    ctx: Arc<Context>,
+}
+
+struct Context {
+    client: Client,
+    users: Api<User>,
+    recorder: Recorder,
+    settings: Settings,
+    backoff: Backoff,
+    stats: Arc<ReconcileStats>,
+}
+
+impl UserController {
+    /// The controller acting through `client`.
+    pub fn new(client: Client, settings: &Settings) -> Self {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: REPORTER.to_owned(),
+                instance: None,
+            },
+        );
+        UserController {
+            ctx: Arc::new(Context {
+                users: Api::all(client.clone()),
+                client,
+                recorder,
+                settings: settings.clone(),
+                backoff: Backoff::default(),
+                stats: Arc::default(),
+            }),
+        }
+    }
+
+    /// Its reconcile counters.
+    pub fn stats(&self) -> Arc<ReconcileStats> {
+        Arc::clone(&self.ctx.stats)
+    }
+
+    /// Watches users and reconciles them until `shutdown` completes (then
+    /// finishes the reconciles under way). Each item of `resync` reconciles
+    /// every user again.
+    pub async fn run(
+        self,
+        resync: impl Stream<Item = ()> + Send + 'static,
+        shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    ) {
+        Controller::new(self.ctx.users.clone(), watcher::Config::default())
+            .reconcile_all_on(resync)
+            .graceful_shutdown_on(shutdown)
+            .run(reconcile, error_policy, self.ctx)
+            .for_each(|result| async move {
+                match result {
+                    Ok((user, _)) => tracing::debug!(user = %user.name, "reconciled"),
+                    // Reconcile errors are logged by the error policy.
+                    Err(kube::runtime::controller::Error::ReconcilerFailed(..)) => {}
+                    Err(err) => tracing::warn!(controller = NAME, error = %err, "controller"),
+                }
+            })
+            .await;
+    }
+}
+
+async fn reconcile(user: Arc<User>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let key = user.name_any();
+    let result = reconcile_with_finalizer(user, &ctx).await;
+    ctx.stats.record(result.is_ok());
+    if result.is_ok() {
+        ctx.backoff.succeeded(&key);
+    }
+    result
+}
+
+async fn reconcile_with_finalizer(user: Arc<User>, ctx: &Context) -> Result<Action, Error> {
+    let user = if user.finalizers().is_empty() && user.meta().deletion_timestamp.is_none() {
+        Arc::new(add_first_finalizer(&user, ctx).await?)
+    } else {
+        user
+    };
+    finalizer(&ctx.users, FINALIZER, user, |event| async {
+        match event {
+            FinalizerEvent::Apply(user) => apply(&user, ctx).await,
+            FinalizerEvent::Cleanup(user) => cleanup(&user, ctx).await,
+        }
+    })
+    .await
+    .map_err(|err| Error::Finalizer(Box::new(err)))
+}
+
+/// Adds the finalizer to a user that has none.
+///
+/// kube-runtime's `finalizer` does this with a JSON patch that first tests
+/// `/metadata/finalizers` for `null`; Kubernetes accepts that test on an
+/// absent field, ks-apiserver (today) does not. An update carrying the
+/// resourceVersion is as safe and works on both.
+async fn add_first_finalizer(user: &User, ctx: &Context) -> Result<User, Error> {
+    let name = user.name_any();
+    let mut user = user.clone();
+    user.finalizers_mut().push(FINALIZER.to_owned());
+    ctx.users
+        .replace(&name, &PostParams::default(), &user)
+        .await
+        .map_err(Error::kube("add the finalizer to", "User", name))
+}
+
+fn error_policy(user: Arc<User>, err: &Error, ctx: Arc<Context>) -> Action {
+    let delay = ctx.backoff.failed(&user.name_any());
+    tracing::warn!(controller = NAME, user = %user.name_any(), error = %err, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+async fn apply(user: &User, ctx: &Context) -> Result<Action, Error> {
+    let name = user.name_any();
+    // Users propagated by kubefed are owned by the host cluster's controller.
+    if user.labels().get(KUBEFED_MANAGED_LABEL).map(String::as_str) == Some("true") {
+        return Ok(Action::await_change());
+    }
+    let mut user = user.clone();
+    let mut wrote = false;
+
+    if needs_hash(&user.spec.encrypted_password) {
+        let plain = std::mem::take(&mut user.spec.encrypted_password);
+        user.spec.encrypted_password = hash_password(&name, plain).await?;
+        let annotations = user.annotations_mut();
+        annotations.insert(
+            LAST_PASSWORD_CHANGE_TIME_ANNOTATION.to_owned(),
+            rfc3339_seconds(jiff::Timestamp::now()),
+        );
+        annotations.remove(LAST_APPLIED_ANNOTATION);
+        user = ctx
+            .users
+            .replace(&name, &PostParams::default(), &user)
+            .await
+            .map_err(Error::kube("update", "User", &name))?;
+        wrote = true;
+    }
+
+    let decision = decide_status(
+        &user,
+        jiff::Timestamp::now(),
+        ctx.settings.authenticate_rate_limiter_duration,
+    );
+    if let Some(status) = decision.status {
+        user.status = status;
+        user = ctx
+            .users
+            .replace_status(&name, &PostParams::default(), &user)
+            .await
+            .map_err(Error::kube("update status of", "User", &name))?;
+        wrote = true;
+    }
+
+    if wrote {
+        let event = Event {
+            type_: EventType::Normal,
+            reason: "Synced".to_owned(),
+            note: Some("User synced successfully".to_owned()),
+            action: "Reconcile".to_owned(),
+            secondary: None,
+        };
+        // The user is settled; a failed Event is not worth redoing the work.
+        if let Err(err) = ctx.recorder.publish(&event, &user.object_ref(&())).await {
+            tracing::warn!(controller = NAME, user = %name, error = %err, "recording the Synced event");
+        }
+    }
+    Ok(decision
+        .requeue_after
+        .map_or_else(Action::await_change, Action::requeue))
+}
+
+async fn cleanup(user: &User, ctx: &Context) -> Result<Action, Error> {
+    let name = user.name_any();
+    // No label can hold a longer name, so nothing can refer to the user.
+    if name.len() > LABEL_VALUE_MAX_LENGTH {
+        return Ok(Action::await_change());
+    }
+    let selector = format!("{USER_REFERENCE_LABEL}={name}");
+    let c = &ctx.client;
+    delete_labelled(
+        c,
+        &selector,
+        "GlobalRoleBinding",
+        cluster::<GlobalRoleBinding>(c),
+    )
+    .await?;
+    delete_labelled(
+        c,
+        &selector,
+        "WorkspaceRoleBinding",
+        cluster::<WorkspaceRoleBinding>(c),
+    )
+    .await?;
+    delete_labelled(
+        c,
+        &selector,
+        "ClusterRoleBinding",
+        cluster::<ClusterRoleBinding>(c),
+    )
+    .await?;
+    delete_labelled::<RoleBinding>(c, &selector, "RoleBinding", |ns| match ns {
+        Some(ns) => Api::namespaced(c.clone(), ns),
+        None => Api::all(c.clone()),
+    })
+    .await?;
+    delete_labelled(c, &selector, "GroupBinding", cluster::<GroupBinding>(c)).await?;
+    delete_labelled(c, &selector, "LoginRecord", cluster::<LoginRecord>(c)).await?;
+    Ok(Action::await_change())
+}
+
+/// The API of a cluster-scoped kind, whatever the (absent) namespace.
+fn cluster<K>(client: &Client) -> impl Fn(Option<&str>) -> Api<K> + '_
+where
+    K: Resource<DynamicType = ()>,
+{
+    move |_| Api::all(client.clone())
+}
+
+/// Deletes every object of kind `K` (in every namespace) matching
+/// `selector` that is not already being deleted; `api_in` gives the API of
+/// an object's namespace.
+async fn delete_labelled<K>(
+    client: &Client,
+    selector: &str,
+    kind: &'static str,
+    api_in: impl Fn(Option<&str>) -> Api<K>,
+) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let all: Api<K> = Api::all_with(client.clone(), &());
+    let list = all
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(Error::kube("list", kind, selector))?;
+    for item in list.items {
+        if item.meta().deletion_timestamp.is_some() {
+            continue;
+        }
+        let name = item.name_any();
+        match api_in(item.namespace().as_deref())
+            .delete(&name, &DeleteParams::default())
+            .await
+        {
+            Ok(_) => {}
+            // Already gone: what we wanted.
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(err) => return Err(Error::kube("delete", kind, name)(err)),
+        }
+    }
+    Ok(())
+}
+
+/// What the status should become, and when to look again.
+#[derive(Debug, Default, PartialEq)]
+struct StatusDecision {
+    status: Option<UserStatus>,
+    requeue_after: Option<Duration>,
+}
+
+fn decide_status(user: &User, now: jiff::Timestamp, block: Duration) -> StatusDecision {
+    let state = user.status.state.as_ref().map_or("", UserState::as_str);
+    let transition = |to: UserState| UserStatus {
+        state: Some(to),
+        reason: String::new(),
+        last_transition_time: Some(Time(now)),
+        last_login_time: user.status.last_login_time.clone(),
+    };
+    let password = &user.spec.encrypted_password;
+    if state == UserState::Disabled.as_str() {
+        return StatusDecision::default();
+    }
+    if password.is_empty() {
+        let from_provider = user
+            .labels()
+            .get(IDENTIFY_PROVIDER_LABEL)
+            .is_some_and(|p| !p.is_empty());
+        let want = if from_provider {
+            UserState::Active
+        } else {
+            UserState::Disabled
+        };
+        return StatusDecision {
+            status: (state != want.as_str()).then(|| transition(want)),
+            requeue_after: None,
+        };
+    }
+    if state.is_empty() && is_bcrypt_hash(password) {
+        return StatusDecision {
+            status: Some(transition(UserState::Active)),
+            requeue_after: None,
+        };
+    }
+    if state == UserState::AuthLimitExceeded.as_str() {
+        let block_ns = i128::try_from(block.as_nanos()).unwrap_or(i128::MAX);
+        return match &user.status.last_transition_time {
+            Some(since) => {
+                let left = since.0.as_nanosecond() + block_ns - now.as_nanosecond();
+                if left <= 0 {
+                    StatusDecision {
+                        status: Some(transition(UserState::Active)),
+                        requeue_after: None,
+                    }
+                } else {
+                    StatusDecision {
+                        status: None,
+                        requeue_after: Some(nanos(left)),
+                    }
+                }
+            }
+            // Start the block now, so that it ends.
+            None => StatusDecision {
+                status: Some(UserStatus {
+                    last_transition_time: Some(Time(now)),
+                    ..user.status.clone()
+                }),
+                requeue_after: Some(block),
+            },
+        };
+    }
+    StatusDecision::default()
+}
+
+fn nanos(n: i128) -> Duration {
+    let n = u128::try_from(n).unwrap_or(0);
+    Duration::new(
+        u64::try_from(n / 1_000_000_000).unwrap_or(u64::MAX),
+        u32::try_from(n % 1_000_000_000).unwrap_or(0),
+    )
+}
+
+/// A password that is set and not yet a bcrypt hash.
+fn needs_hash(password: &str) -> bool {
+    !password.is_empty() && !is_bcrypt_hash(password)
+}
+
+/// Whether `s` has the shape of a bcrypt hash (`$2a$10$` and 53 more
+/// characters), which is what KubeSphere's `bcrypt.Cost(...) > 0` checks.
+pub fn is_bcrypt_hash(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 60
+        && b[0] == b'$'
+        && b[1] == b'2'
+        && matches!(b[2], b'a' | b'b' | b'x' | b'y')
+        && b[3] == b'$'
+        && b[4].is_ascii_digit()
+        && b[5].is_ascii_digit()
+        && b[6] == b'$'
+        && b[7..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/')
+}
+
+/// bcrypt is slow on purpose: hash on the blocking pool.
+async fn hash_password(user: &str, plain: String) -> Result<String, Error> {
+    tokio::task::spawn_blocking(move || {
+        bcrypt::hash_with_result(plain, BCRYPT_COST)
+            .map(|h| h.format_for_version(bcrypt::Version::TwoA))
+    })
+    .await
+    .map_err(|source| Error::HashTask {
+        user: user.to_owned(),
+        source,
+    })?
+    .map_err(|source| Error::Hash {
+        user: user.to_owned(),
+        source,
+    })
+}
+
+/// Go's `time.RFC3339` in UTC: `2006-01-02T15:04:05Z`.
+fn rfc3339_seconds(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+
+    fn user(password: &str, state: Option<&str>, since: Option<i64>) -> User {
+        let mut u = User::default();
+        u.metadata.name = Some("alice".into());
+        u.spec.encrypted_password = password.into();
+        u.status.state = state.map(UserState::from);
+        u.status.last_transition_time =
+            since.map(|s| Time(jiff::Timestamp::from_second(s).unwrap()));
+        u
+    }
+
+    fn at(s: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(s).unwrap()
+    }
+
+    fn state_of(d: &StatusDecision) -> Option<&str> {
+        d.status
+            .as_ref()
+            .and_then(|s| s.state.as_ref())
+            .map(UserState::as_str)
+    }
+
+    #[test]
+    fn status_table() {
+        let block = Duration::from_secs(600);
+        let now = 1_000_000;
+        // (password, state, lastTransitionTime, new state, requeue)
+        type Case = (
+            &'static str,
+            Option<&'static str>,
+            Option<i64>,
+            Option<&'static str>,
+            Option<u64>,
+        );
+        let cases: &[Case] = &[
+            (HASH, None, None, Some("Active"), None),
+            (HASH, Some(""), None, Some("Active"), None),
+            (HASH, Some("Active"), Some(0), None, None),
+            ("", None, None, Some("Disabled"), None),
+            ("", Some("Active"), None, Some("Disabled"), None),
+            ("", Some("Disabled"), None, None, None),
+            (HASH, Some("Disabled"), None, None, None),
+            (
+                HASH,
+                Some("AuthLimitExceeded"),
+                Some(now - 100),
+                None,
+                Some(500),
+            ),
+            (
+                HASH,
+                Some("AuthLimitExceeded"),
+                Some(now - 600),
+                Some("Active"),
+                None,
+            ),
+            (
+                HASH,
+                Some("AuthLimitExceeded"),
+                Some(now - 700),
+                Some("Active"),
+                None,
+            ),
+            (
+                HASH,
+                Some("AuthLimitExceeded"),
+                None,
+                Some("AuthLimitExceeded"),
+                Some(600),
+            ),
+        ];
+        for (i, (pw, state, since, want, requeue)) in cases.iter().enumerate() {
+            let d = decide_status(&user(pw, *state, *since), at(now), block);
+            assert_eq!(state_of(&d), *want, "case {i}");
+            assert_eq!(
+                d.requeue_after,
+                requeue.map(Duration::from_secs),
+                "case {i}"
+            );
+            if let Some(s) = &d.status {
+                assert_eq!(s.last_transition_time, Some(Time(at(now))), "case {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn provider_users_without_password_are_active() {
+        let mut u = user("", None, None);
+        u.labels_mut()
+            .insert(IDENTIFY_PROVIDER_LABEL.into(), "github".into());
+        let d = decide_status(&u, at(5), Duration::from_secs(1));
+        assert_eq!(state_of(&d), Some("Active"));
+        u.status.state = Some(UserState::Active);
+        assert_eq!(
+            decide_status(&u, at(5), Duration::from_secs(1)),
+            StatusDecision::default()
+        );
+    }
+
+    #[test]
+    fn transitions_keep_the_last_login() {
+        let mut u = user(HASH, None, None);
+        u.status.last_login_time = Some(Time(at(7)));
+        let d = decide_status(&u, at(9), Duration::from_secs(1));
+        assert_eq!(d.status.unwrap().last_login_time, Some(Time(at(7))));
+    }
+
+    #[test]
+    fn hashes_are_recognised() {
+        assert!(is_bcrypt_hash(HASH));
+        assert!(!needs_hash(HASH));
+        assert!(!needs_hash(""));
+        assert!(needs_hash("P@88w0rd"));
+        assert!(!is_bcrypt_hash(&HASH[..59]));
+    }
+
+    #[tokio::test]
+    async fn hashes_in_go_form() {
+        let h = hash_password("alice", "P@88w0rd".into()).await.unwrap();
+        assert!(h.starts_with("$2a$10$"), "{h}");
+        assert!(is_bcrypt_hash(&h));
+        assert!(bcrypt::verify("P@88w0rd", &h).unwrap());
+    }
+
+    #[test]
+    fn rfc3339_like_go() {
+        assert_eq!(rfc3339_seconds(at(0)), "1970-01-01T00:00:00Z");
+    }
+}
