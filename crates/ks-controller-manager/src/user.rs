@@ -149,11 +149,6 @@ async fn reconcile(user: Arc<User>, ctx: Arc<Context>) -> Result<Action, Error> 
 }
 
 async fn reconcile_with_finalizer(user: Arc<User>, ctx: &Context) -> Result<Action, Error> {
-    let user = if user.finalizers().is_empty() && user.meta().deletion_timestamp.is_none() {
-        Arc::new(add_first_finalizer(&user, ctx).await?)
-    } else {
-        user
-    };
     finalizer(&ctx.users, FINALIZER, user, |event| async {
         match event {
             FinalizerEvent::Apply(user) => apply(&user, ctx).await,
@@ -162,22 +157,6 @@ async fn reconcile_with_finalizer(user: Arc<User>, ctx: &Context) -> Result<Acti
     })
     .await
     .map_err(|err| Error::Finalizer(Box::new(err)))
-}
-
-/// Adds the finalizer to a user that has none.
-///
-/// kube-runtime's `finalizer` does this with a JSON patch that first tests
-/// `/metadata/finalizers` for `null`; Kubernetes accepts that test on an
-/// absent field, ks-apiserver (today) does not. An update carrying the
-/// resourceVersion is as safe and works on both.
-async fn add_first_finalizer(user: &User, ctx: &Context) -> Result<User, Error> {
-    let name = user.name_any();
-    let mut user = user.clone();
-    user.finalizers_mut().push(FINALIZER.to_owned());
-    ctx.users
-        .replace(&name, &PostParams::default(), &user)
-        .await
-        .map_err(Error::kube("add the finalizer to", "User", name))
 }
 
 fn error_policy(user: Arc<User>, err: &Error, ctx: Arc<Context>) -> Action {
