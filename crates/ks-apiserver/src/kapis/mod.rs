@@ -178,6 +178,48 @@ pub(crate) fn ok(body: &impl serde::Serialize) -> Response {
     }
 }
 
+/// A 400 `Status` response.
+pub(crate) fn bad_request(message: impl Into<String>) -> Response {
+    status(ApiError::bad_request(message))
+}
+
+/// The common list query of a route that takes `extra` filters besides
+/// the common ones, or the 400 that names what is wrong.
+pub(crate) fn list_query(raw: Option<&str>, extra: &[&str]) -> Result<query::ListQuery, Response> {
+    query::ListQuery::parse(raw, extra).map_err(|e| bad_request(e.to_string()))
+}
+
+/// A request body that must be a JSON object, or the 400 that says why not.
+pub(crate) fn json_object(body: &[u8]) -> Result<serde_json::Value, Response> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+        Ok(_) => Err(bad_request("the body must be a JSON object")),
+        Err(e) => Err(bad_request(format!("the body is not valid JSON: {e}"))),
+    }
+}
+
+/// `metadata.name` of a JSON object (empty when absent).
+pub(crate) fn name_of(object: &serde_json::Value) -> &str {
+    object
+        .pointer("/metadata/name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+}
+
+/// The JSON body of a successful response from the embedded API (for the
+/// routes that rewrite what they forward), or the response as it is.
+pub(crate) async fn success_body(response: Response) -> Result<serde_json::Value, Response> {
+    use http_body_util::BodyExt as _;
+    if !response.status().is_success() {
+        return Err(response);
+    }
+    let bytes = match response.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => return Err(status(ApiError::internal(e.to_string()))),
+    };
+    serde_json::from_slice(&bytes).map_err(|e| status(ApiError::internal(e.to_string())))
+}
+
 /// An error as a Kubernetes `Status` response.
 pub(crate) fn status(error: ApiError) -> Response {
     error.into_response()

@@ -32,8 +32,7 @@ use ks_request_info::ResourceScope;
 use serde_json::Value;
 
 use super::catalog::Entry;
-use super::query::ListQuery;
-use super::{Kapis, listed, ok, status};
+use super::{Kapis, list_query, listed, ok, status};
 
 pub(super) fn routes() -> Router<Arc<Kapis>> {
     let v3 = "/kapis/resources.kubesphere.io/v1alpha3";
@@ -149,9 +148,9 @@ async fn list(
     if !namespace.is_empty() && !def.namespaced {
         return not_served(plural);
     }
-    let query = match ListQuery::parse(raw, &[]) {
+    let query = match list_query(raw, &[]) {
         Ok(q) => q,
-        Err(e) => return status(ApiError::bad_request(e.to_string())),
+        Err(response) => return response,
     };
     if !may(kapis, user, "list", &def, namespace, "") {
         return forbidden(user, "list", &def, namespace);

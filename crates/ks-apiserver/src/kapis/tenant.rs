@@ -42,8 +42,8 @@ use ks_request_info::ResourceScope;
 use serde_json::Value;
 
 use super::catalog::Entry;
-use super::query::{ListQuery, ObjectView};
-use super::{Kapis, listed, ok, status};
+use super::query::ObjectView;
+use super::{Kapis, json_object, list_query, listed, ok, status};
 
 const TENANT: &str = "tenant.kubesphere.io";
 const WORKSPACE_LABEL: &str = ks_types::meta::WORKSPACE_LABEL;
@@ -136,11 +136,6 @@ fn label_of<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
-/// Parses the common query, or the 400 that says what is wrong.
-fn parse_query(raw: Option<&str>) -> Result<ListQuery, Response> {
-    ListQuery::parse(raw, &[]).map_err(|e| status(ApiError::bad_request(e.to_string())))
-}
-
 /// Whether `user` may `verb` `resource` (API group `group`) at `scope`.
 fn may(
     kapis: &Kapis,
@@ -173,7 +168,7 @@ async fn list_visible_workspaces(
     version: &str,
     plural: &str,
 ) -> Response {
-    let query = match parse_query(raw_query) {
+    let query = match list_query(raw_query, &[]) {
         Ok(q) => q,
         Err(response) => return response,
     };
@@ -244,19 +239,6 @@ async fn get_workspace(State(kapis): State<Arc<Kapis>>, Path(workspace): Path<St
     get_one(&kapis, "v1alpha1", "workspaces", &workspace).await
 }
 
-/// A JSON object body, or the 400 that says why not.
-fn json_body(body: &[u8]) -> Result<Value, Response> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(value @ Value::Object(_)) => Ok(value),
-        Ok(_) => Err(status(ApiError::bad_request(
-            "the body must be a JSON object",
-        ))),
-        Err(e) => Err(status(ApiError::bad_request(format!(
-            "the body is not valid JSON: {e}"
-        )))),
-    }
-}
-
 /// Sets `metadata.{field}.{key}` to `value` (always, or only when absent).
 fn set_meta(object: &mut Value, field: &str, key: &str, value: &str, overwrite: bool) {
     let Some(meta) = object.as_object_mut().map(|o| {
@@ -290,7 +272,7 @@ async fn create_template(
     Extension(user): Extension<UserInfo>,
     body: Bytes,
 ) -> Response {
-    let mut template = match json_body(&body) {
+    let mut template = match json_object(&body) {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -418,7 +400,7 @@ async fn list_namespaces_for(
     workspace: Option<&str>,
     raw_query: Option<&str>,
 ) -> Response {
-    let query = match parse_query(raw_query) {
+    let query = match list_query(raw_query, &[]) {
         Ok(q) => q,
         Err(response) => return response,
     };
@@ -492,7 +474,7 @@ async fn create_namespace(
     Path(workspace): Path<String>,
     body: Bytes,
 ) -> Response {
-    let mut namespace = match json_body(&body) {
+    let mut namespace = match json_object(&body) {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -532,7 +514,7 @@ async fn update_namespace(
     if let Err(response) = namespace_in(&kapis, &workspace, &name).await {
         return response;
     }
-    let mut namespace = match json_body(&body) {
+    let mut namespace = match json_object(&body) {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -552,7 +534,7 @@ async fn patch_namespace(
     if let Err(response) = namespace_in(&kapis, &workspace, &name).await {
         return response;
     }
-    let mut patch = match json_body(&body) {
+    let mut patch = match json_object(&body) {
         Ok(v) => v,
         Err(response) => return response,
     };
@@ -589,7 +571,7 @@ async fn list_clusters(
     Extension(user): Extension<UserInfo>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = match parse_query(query.as_deref()) {
+    let query = match list_query(query.as_deref(), &[]) {
         Ok(q) => q,
         Err(response) => return response,
     };

@@ -65,9 +65,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::roles::RoleScope;
-use super::users::{bad_request, json_object, name_of, success_body};
-use crate::kapis::query::ListQuery;
-use crate::kapis::{Kapis, ok, status};
+use crate::kapis::{
+    Kapis, bad_request, json_object, list_query, name_of, ok, status, success_body,
+};
 
 const IAM: &str = "iam.kubesphere.io";
 const RBAC: &str = "rbac.authorization.k8s.io";
@@ -193,10 +193,6 @@ fn set_label(object: &mut Value, key: &str, value: &str) {
     set_meta(object, "labels", Some(key), value);
 }
 
-fn parse_query(raw: Option<&str>, extra: &[&str]) -> Result<ListQuery, Response> {
-    ListQuery::parse(raw, extra).map_err(|e| bad_request(e.to_string()))
-}
-
 /// The merge patch routes take (as the role routes).
 fn merge_patch_only(headers: &HeaderMap) -> Result<(), Response> {
     let media = headers
@@ -255,7 +251,7 @@ async fn list_groups(
     Path(ws): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let query = match parse_query(q.as_deref(), &[]) {
+    let query = match list_query(q.as_deref(), &[]) {
         Ok(q) => q,
         Err(response) => return response,
     };
@@ -410,7 +406,7 @@ async fn list_group_bindings(
     Path(ws): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let query = match parse_query(q.as_deref(), &["user"]) {
+    let query = match list_query(q.as_deref(), &["user"]) {
         Ok(q) => q,
         Err(response) => return response,
     };
@@ -524,7 +520,7 @@ async fn list_workspace_role_bindings(
     Path(ws): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let query = match parse_query(q.as_deref(), &["rolename"]) {
+    let query = match list_query(q.as_deref(), &["rolename"]) {
         Ok(q) => q,
         Err(response) => return response,
     };
@@ -650,7 +646,7 @@ async fn list_role_bindings(
     Path(ns): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let query = match parse_query(q.as_deref(), &[]) {
+    let query = match list_query(q.as_deref(), &[]) {
         Ok(q) => q,
         Err(response) => return response,
     };
@@ -665,7 +661,7 @@ async fn list_workspace_namespace_role_bindings(
     Path(ws): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let query = match parse_query(q.as_deref(), &[]) {
+    let query = match list_query(q.as_deref(), &[]) {
         Ok(q) => q,
         Err(response) => return response,
     };

@@ -66,11 +66,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::roles::RoleScope;
-use super::users::{
-    bad_request, groups_of, name_of, present, scoped_users, set_annotation, success_body,
-};
-use crate::kapis::query::ListQuery;
-use crate::kapis::{Kapis, ok, status};
+use super::users::{groups_of, present, scoped_users, set_annotation};
+use crate::kapis::{Kapis, bad_request, list_query, name_of, ok, status, success_body};
 
 const IAM: &str = "iam.kubesphere.io";
 const RBAC: &str = "rbac.authorization.k8s.io";
@@ -432,9 +429,9 @@ async fn members(
 async fn list(kapis: &Kapis, scope: MemberScope<'_>, raw_query: Option<&str>) -> Response {
     let mut accepted = vec![scope.role_filter()];
     accepted.extend(MEMBER_FILTERS);
-    let query = match ListQuery::parse(raw_query, &accepted) {
+    let query = match list_query(raw_query, &accepted) {
         Ok(q) => q,
-        Err(e) => return bad_request(e.to_string()),
+        Err(response) => return response,
     };
     let role = query
         .extra_filter(scope.role_filter())

@@ -59,9 +59,9 @@ use ks_kube_api::error::GroupResource;
 use ks_types::meta::{AGGREGATION_ROLES_ANNOTATION, ROLE_TEMPLATE_LABEL, WORKSPACE_LABEL};
 use serde_json::{Value, json};
 
-use super::users::{bad_request, json_object, name_of, success_body};
-use crate::kapis::query::ListQuery;
-use crate::kapis::{Kapis, ok, status};
+use crate::kapis::{
+    Kapis, bad_request, json_object, list_query, name_of, ok, status, success_body,
+};
 
 /// The list filters of the role lists besides the common ones.
 pub const ROLE_FILTERS: [&str; 1] = ["aggregateTo"];
@@ -536,9 +536,9 @@ fn asks_for_templates(raw_query: Option<&str>) -> bool {
 }
 
 async fn list(kapis: &Kapis, scope: RoleScope<'_>, raw_query: Option<&str>) -> Response {
-    let query = match ListQuery::parse(raw_query, &ROLE_FILTERS) {
+    let query = match list_query(raw_query, &ROLE_FILTERS) {
         Ok(q) => q,
-        Err(e) => return bad_request(e.to_string()),
+        Err(response) => return response,
     };
     let roles = match query.extra_filter("aggregateTo").filter(|r| !r.is_empty()) {
         Some(role) => scope.templates_of(kapis, role).await,

@@ -55,8 +55,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::kapis::catalog::Entry;
-use crate::kapis::query::{ListQuery, ObjectView};
-use crate::kapis::{Kapis, listed, ok, status};
+use crate::kapis::query::ObjectView;
+use crate::kapis::{
+    Kapis, bad_request, json_object, list_query, listed, name_of, ok, status, success_body,
+};
 
 const IAM: &str = "iam.kubesphere.io";
 const USERS: GroupResource<'static> = GroupResource {
@@ -178,21 +180,10 @@ fn take_annotation(object: &mut Value, key: &str) -> Option<String> {
     }
 }
 
-pub(crate) fn name_of(object: &Value) -> &str {
-    object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-}
-
 pub(crate) fn groups_of(user: &Value) -> Vec<&str> {
     (user.pointer("/spec/groups").and_then(Value::as_array))
         .map(|g| g.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
-}
-
-pub(crate) fn bad_request(message: impl Into<String>) -> Response {
-    status(ApiError::bad_request(message))
 }
 
 /// The users a scope filter selects, with the annotation naming their role
@@ -254,9 +245,9 @@ pub(crate) fn scoped_users(
 }
 
 async fn list_users(State(kapis): State<Arc<Kapis>>, RawQuery(raw): RawQuery) -> Response {
-    let query = match ListQuery::parse(raw.as_deref(), &USER_FILTERS) {
+    let query = match list_query(raw.as_deref(), &USER_FILTERS) {
         Ok(q) => q,
-        Err(e) => return bad_request(e.to_string()),
+        Err(response) => return response,
     };
     let filters: BTreeMap<&str, &str> = query.extra_filters().collect();
     let (roles, scoped) = kapis
@@ -318,20 +309,6 @@ async fn get_user(State(kapis): State<Arc<Kapis>>, Path(name): Path<String>) -> 
         Ok(None) => status(ApiError::not_found(USERS, &name)),
         Err(e) => status(e),
     }
-}
-
-/// Reads a forwarded response's JSON body back (for the responses this
-/// module rewrites), or returns the response as it is on failure.
-pub(crate) async fn success_body(response: Response) -> Result<Value, Response> {
-    if !response.status().is_success() {
-        return Err(response);
-    }
-    use http_body_util::BodyExt as _;
-    let bytes = match response.into_body().collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => return Err(status(ApiError::internal(e.to_string()))),
-    };
-    serde_json::from_slice(&bytes).map_err(|e| status(ApiError::internal(e.to_string())))
 }
 
 /// Binds `user` to the global role `role` with `<user>-<role>`, replacing
@@ -400,14 +377,6 @@ async fn bind_global_role(kapis: &Kapis, user: &str, role: &str) -> Result<(), R
         Ok(())
     } else {
         Err(response)
-    }
-}
-
-pub(crate) fn json_object(body: &[u8]) -> Result<Value, Response> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(value @ Value::Object(_)) => Ok(value),
-        Ok(_) => Err(bad_request("the body must be a JSON object")),
-        Err(e) => Err(bad_request(format!("the body is not valid JSON: {e}"))),
     }
 }
 
@@ -675,9 +644,9 @@ async fn login_records(
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = match ListQuery::parse(raw.as_deref(), &[]) {
+    let query = match list_query(raw.as_deref(), &[]) {
         Ok(q) => q,
-        Err(e) => return bad_request(e.to_string()),
+        Err(response) => return response,
     };
     let keep = |record: &&Entry| record.label(USER_REFERENCE_LABEL) == Some(name.as_str());
     listed(
