@@ -209,6 +209,26 @@ fn merge_patch_only(headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
+/// Deletes `name` (at `base/name`) when it belongs to workspace `ws`.
+async fn delete_in_workspace(
+    kapis: &Kapis,
+    resource: GroupResource<'static>,
+    base: &str,
+    ws: &str,
+    name: &str,
+) -> Response {
+    if let Err(response) = of_workspace(kapis, resource, ws, name).await {
+        return response;
+    }
+    let path = format!("{base}/{name}");
+    deleted(
+        (kapis.internal)
+            .forward(Method::DELETE, &path, "application/json", Bytes::new())
+            .await,
+    )
+    .await
+}
+
 /// The answer to a delete the embedded API made.
 async fn deleted(response: Response) -> Response {
     match success_body(response).await {
@@ -389,16 +409,7 @@ async fn delete_group(
     State(kapis): State<Arc<Kapis>>,
     Path((ws, name)): Path<(String, String)>,
 ) -> Response {
-    if let Err(response) = of_workspace(&kapis, GROUPS, &ws, &name).await {
-        return response;
-    }
-    let path = format!("{GROUPS_PATH}/{name}");
-    deleted(
-        (kapis.internal)
-            .forward(Method::DELETE, &path, "application/json", Bytes::new())
-            .await,
-    )
-    .await
+    delete_in_workspace(&kapis, GROUPS, GROUPS_PATH, &ws, &name).await
 }
 
 async fn list_group_bindings(
@@ -496,16 +507,7 @@ async fn delete_group_binding(
     State(kapis): State<Arc<Kapis>>,
     Path((ws, name)): Path<(String, String)>,
 ) -> Response {
-    if let Err(response) = of_workspace(&kapis, GROUP_BINDINGS, &ws, &name).await {
-        return response;
-    }
-    let path = format!("{GROUP_BINDINGS_PATH}/{name}");
-    deleted(
-        (kapis.internal)
-            .forward(Method::DELETE, &path, "application/json", Bytes::new())
-            .await,
-    )
-    .await
+    delete_in_workspace(&kapis, GROUP_BINDINGS, GROUP_BINDINGS_PATH, &ws, &name).await
 }
 
 fn role_name_of(binding: &Value) -> &str {
@@ -625,14 +627,12 @@ async fn delete_workspace_role_binding(
     State(kapis): State<Arc<Kapis>>,
     Path((ws, name)): Path<(String, String)>,
 ) -> Response {
-    if let Err(response) = of_workspace(&kapis, WORKSPACE_ROLE_BINDINGS, &ws, &name).await {
-        return response;
-    }
-    let path = format!("{WORKSPACE_ROLE_BINDINGS_PATH}/{name}");
-    deleted(
-        (kapis.internal)
-            .forward(Method::DELETE, &path, "application/json", Bytes::new())
-            .await,
+    delete_in_workspace(
+        &kapis,
+        WORKSPACE_ROLE_BINDINGS,
+        WORKSPACE_ROLE_BINDINGS_PATH,
+        &ws,
+        &name,
     )
     .await
 }
