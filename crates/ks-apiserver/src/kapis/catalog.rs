@@ -183,26 +183,6 @@ impl Collection {
         let mut iter = entries.values().map(|e| &**e);
         f(&mut iter)
     }
-
-    /// The entry of one object.
-    pub fn get(&self, key: &str) -> Option<Arc<Entry>> {
-        (self.entries.read().unwrap_or_else(PoisonError::into_inner))
-            .get(key)
-            .cloned()
-    }
-
-    /// How many objects there are.
-    pub fn len(&self) -> usize {
-        self.entries
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// A resource: (group, version, plural).
@@ -250,20 +230,6 @@ impl Catalog {
         (self.collections.iter())
             .find(|((g, v, p), _)| *g == group && *v == version && *p == plural)
             .map(|(_, (_, c))| c)
-    }
-
-    /// The store key of an object of a cached resource.
-    pub fn key(
-        &self,
-        group: &str,
-        version: &str,
-        plural: &str,
-        namespace: &str,
-        name: &str,
-    ) -> Option<String> {
-        (self.collections.iter())
-            .find(|((g, v, p), _)| *g == group && *v == version && *p == plural)
-            .map(|(_, (def, _))| def.key(namespace, name))
     }
 }
 

@@ -127,13 +127,7 @@ fn global_roles(policy: &Policy) -> BTreeMap<String, String> {
 
 /// The global role of one user.
 fn global_role_of(kapis: &Kapis, user: &str) -> Option<String> {
-    kapis.security.rbac.with_policy(|p| {
-        let mut bindings: Vec<_> = (p.global_role_bindings.iter())
-            .filter(|b| b.subjects.iter().any(|s| is_user(s, user)))
-            .collect();
-        bindings.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-        bindings.first().map(|b| b.role_ref.name.clone())
-    })
+    (kapis.security.rbac).with_policy(|p| global_roles(p).remove(user))
 }
 
 /// A user as /kapis returns it: no password hash, the computed global
