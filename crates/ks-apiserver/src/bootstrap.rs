@@ -103,6 +103,17 @@ fn kubernetes_roles() -> Vec<Value> {
             serde_json::json!([{"nonResourceURLs": ["/kapis/openapi/v3"], "verbs": ["get"]}]),
         ),
         binding("ks-rs:kapis-openapi-viewer", &["system:authenticated"]),
+        serde_json::json!({
+            "apiVersion": "iam.kubesphere.io/v1alpha2", "kind": "GlobalRole",
+            "metadata": {"name": CONTROLLER_MANAGER_ROLE},
+            "rules": controller_manager_rules(),
+        }),
+        serde_json::json!({
+            "apiVersion": "iam.kubesphere.io/v1alpha2", "kind": "GlobalRoleBinding",
+            "metadata": {"name": CONTROLLER_MANAGER_ROLE},
+            "roleRef": {"apiGroup": "iam.kubesphere.io", "kind": "GlobalRole", "name": CONTROLLER_MANAGER_ROLE},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": crate::controllers::IDENTITY}],
+        }),
         cluster_role(
             "system:public-info-viewer",
             serde_json::json!([{"nonResourceURLs": [
@@ -114,6 +125,45 @@ fn kubernetes_roles() -> Vec<Value> {
             &["system:authenticated", "system:unauthenticated"],
         ),
     ]
+}
+
+/// The GlobalRole (and GlobalRoleBinding) of the controllers' identity
+/// (global role names are DNS subdomains: no `:`).
+pub(crate) const CONTROLLER_MANAGER_ROLE: &str = "ks-rs-controller-manager";
+
+/// What the controllers of `ks-controller-manager` do, and nothing more:
+/// the GlobalRole [`CONTROLLER_MANAGER_ROLE`] (a global role applies at
+/// every scope, and KubeSphere's own kinds are global-scope resources),
+/// bound to the user `system:ks-controller-manager`: the in-process
+/// controllers' identity, and the one to give a standalone
+/// controller-manager (a client certificate with that common name). `bind`
+/// and `escalate` on the four role kinds let them create the built-in roles and the bindings KubeSphere creates
+/// (a workspace's roles, a namespace creator's `admin` binding, a
+/// platform-admin's `cluster-admin` binding) without holding every
+/// permission those grant.
+fn controller_manager_rules() -> Value {
+    let read = ["get", "list", "watch"];
+    let write = [
+        "get", "list", "watch", "create", "update", "patch", "delete",
+    ];
+    serde_json::json!([
+        {"apiGroups": ["iam.kubesphere.io"], "resources": ["users"], "verbs": ["get", "list", "watch", "update", "patch"]},
+        {"apiGroups": ["iam.kubesphere.io"], "resources": ["users/status"], "verbs": ["update", "patch"]},
+        {"apiGroups": ["iam.kubesphere.io"], "resources": ["loginrecords"], "verbs": ["get", "list", "watch", "delete"]},
+        {"apiGroups": ["iam.kubesphere.io"], "resources": [
+            "globalrolebindings", "workspacerolebindings", "workspaceroles", "groupbindings", "groups"
+        ], "verbs": write},
+        {"apiGroups": ["iam.kubesphere.io"], "resources": ["globalroles"], "verbs": read},
+        {"apiGroups": ["iam.kubesphere.io"], "resources": ["globalroles", "workspaceroles"], "verbs": ["bind", "escalate"]},
+        {"apiGroups": ["tenant.kubesphere.io"], "resources": ["workspacetemplates"], "verbs": ["get", "list", "watch", "update", "patch"]},
+        {"apiGroups": ["tenant.kubesphere.io"], "resources": ["workspaces"], "verbs": write},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterrolebindings", "rolebindings", "roles"], "verbs": write},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": read},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "clusterroles"], "verbs": ["bind", "escalate"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch", "update", "patch"]},
+        {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "update", "patch"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "watch", "create", "update"]},
+    ])
 }
 
 /// The bootstrap admin's user name.

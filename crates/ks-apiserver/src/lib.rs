@@ -36,6 +36,7 @@ pub mod authn;
 pub mod authz;
 mod bootstrap;
 pub mod context;
+pub mod controllers;
 pub mod escalation;
 pub mod filters;
 #[doc(hidden)]

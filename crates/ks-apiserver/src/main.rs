@@ -64,6 +64,20 @@ struct Args {
     /// Revisions kept behind the current one at each compaction.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     compaction_retain: u64,
+    /// Which controllers run in-process, in KubeSphere's syntax:
+    /// comma-separated `*` (every controller, the default), `name` (enable
+    /// it), `-name` (disable it). Unknown names are an error.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        conflicts_with = "no_controllers"
+    )]
+    controllers: Vec<String>,
+    /// Run no controllers (when a standalone ks-controller-manager
+    /// reconciles this server's objects).
+    #[arg(long)]
+    no_controllers: bool,
     /// Seconds between compactions.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     compaction_interval: u64,
@@ -105,6 +119,19 @@ async fn run(args: Args) -> ExitCode {
         return ExitCode::from(2);
     }
     config.trusted_proxies = args.trusted_proxies.clone();
+    config.controllers = if args.no_controllers {
+        None
+    } else if args.controllers.is_empty() {
+        Some(ks_controller_manager::Controllers::default())
+    } else {
+        match ks_controller_manager::Controllers::parse(&args.controllers) {
+            Ok(selected) => Some(selected),
+            Err(e) => {
+                eprintln!("ks-apiserver: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
     config.admin_password = match admin_password(args.admin_password_file.as_deref()) {
         Ok(password) => password,
         Err(e) => {
@@ -165,6 +192,12 @@ fn apply_options(config: &mut ks_apiserver::Config, args: &Args) -> Result<(), S
     config.jwt_secret = authn.jwt_secret.as_ref().map(|s| s.expose().to_owned());
     config.issuer = authn.issuer.clone();
     config.oauth_clients = authn.clients.clone();
+    config.controller_settings = ks_controller_manager::Settings {
+        authenticate_rate_limiter_duration: authn.lockout_window,
+        login_history_maximum_entries: usize::try_from(authn.login_history_max_entries)
+            .unwrap_or(usize::MAX),
+        login_history_retention_period: authn.login_history_retention,
+    };
     let audit = &effective.auditing;
     config.audit.level = audit.level;
     config.audit.sink = audit.log_path.clone();

@@ -359,6 +359,19 @@ impl Collector for AuditCollector {
     }
 }
 
+/// The in-process controllers' metrics, once they run.
+#[derive(Debug)]
+struct ControllersCollector(Arc<OnceLock<ks_controller_manager::Metrics>>);
+
+impl Collector for ControllersCollector {
+    fn encode(&self, encoder: DescriptorEncoder<'_>) -> fmt::Result {
+        match self.0.get() {
+            Some(metrics) => metrics.encode(encoder),
+            None => Ok(()),
+        }
+    }
+}
+
 struct Inner {
     registry: Registry,
     requests: Family<RequestKey, Counter>,
@@ -368,6 +381,7 @@ struct Inner {
     authorization: Family<StaticLabel, Counter>,
     logins: Family<StaticLabel, Counter>,
     audit: Arc<OnceLock<Arc<AuditStats>>>,
+    controllers: Arc<OnceLock<ks_controller_manager::Metrics>>,
     resources: ResourceInterner,
 }
 
@@ -450,6 +464,8 @@ impl Metrics {
             logins.clone(),
         );
         registry.register_collector(Box::new(AuditCollector(Arc::clone(&audit))));
+        let controllers = Arc::new(OnceLock::new());
+        registry.register_collector(Box::new(ControllersCollector(Arc::clone(&controllers))));
         Metrics {
             inner: Arc::new(Inner {
                 registry,
@@ -460,6 +476,7 @@ impl Metrics {
                 authorization,
                 logins,
                 audit,
+                controllers,
                 resources: ResourceInterner::new(filter),
             }),
         }
@@ -468,6 +485,12 @@ impl Metrics {
     /// Reports the auditor's counters from now on (the first call wins).
     pub fn observe_audit(&self, stats: Arc<AuditStats>) {
         let _ = self.inner.audit.set(stats);
+    }
+
+    /// Reports the in-process controllers' metrics from now on (the first
+    /// call wins).
+    pub fn observe_controllers(&self, metrics: ks_controller_manager::Metrics) {
+        let _ = self.inner.controllers.set(metrics);
     }
 
     /// Counts one authentication attempt by `authenticator` (a static

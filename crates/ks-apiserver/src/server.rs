@@ -55,6 +55,11 @@ pub struct Config {
     pub store: StoreConfig,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// The controllers run in-process (`--controllers`); `None` runs none
+    /// (`--no-controllers`, for a standalone `ks-controller-manager`).
+    pub controllers: Option<ks_controller_manager::Controllers>,
+    /// The controllers' settings (login history, lockout duration).
+    pub controller_settings: ks_controller_manager::Settings,
 }
 
 impl Config {
@@ -76,6 +81,8 @@ impl Config {
             audit: crate::audit::AuditConfig::default(),
             store: StoreConfig::default(),
             shutdown_grace: Duration::from_secs(10),
+            controllers: Some(ks_controller_manager::Controllers::default()),
+            controller_settings: ks_controller_manager::Settings::default(),
         }
     }
 }
@@ -142,12 +149,14 @@ pub struct RunningServer {
     /// The filter chain's state (authenticators, authorizer), for tests
     /// and benchmarks that call it without HTTP.
     pub security: Arc<crate::filters::Security>,
+    /// The in-process controllers, unless they were turned off.
+    pub controllers: Option<crate::controllers::RunningControllers>,
     store: Option<Store>,
     audit: Option<crate::audit::AuditTask>,
     _following: Following,
     stop: watch::Sender<bool>,
     accept: JoinHandle<()>,
-    controllers: Vec<JoinHandle<()>>,
+    background: Vec<JoinHandle<()>>,
     grace: Duration,
 }
 
@@ -345,6 +354,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         auditor,
         &metrics,
     );
+    let in_process_router = router.clone();
     let (stop, stop_rx) = watch::channel(false);
     let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
     let accept = tokio::spawn(accept_loop(
@@ -354,7 +364,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         stop_rx,
         config.shutdown_grace,
     ));
-    let controllers = ks_kube_api::spawn_controllers(Arc::clone(&app));
+    let background = ks_kube_api::spawn_controllers(Arc::clone(&app));
+    let controllers = config.controllers.clone().map(|selected| {
+        let running = crate::controllers::RunningControllers::start(
+            in_process_router,
+            selected,
+            config.controller_settings.clone(),
+        );
+        metrics.observe_controllers(running.metrics().clone());
+        running
+    });
     tracing::info!(%url, kubeconfig = %kubeconfig.display(), data_dir = %data_dir.display(), in_memory = config.in_memory, authorization = ?config.authorization, "ks-apiserver is serving");
     Ok(RunningServer {
         app,
@@ -372,9 +391,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             _revocations: revocations_informer,
             _rbac: rbac_task,
         },
+        controllers,
         stop,
         accept,
-        controllers,
+        background,
         grace: config.shutdown_grace,
     })
 }
@@ -490,12 +510,16 @@ impl RunningServer {
     /// the grace period), then closes the store after its queued writes.
     pub async fn shutdown(mut self) {
         tracing::info!("shutting down");
+        // The controllers first, while the API still answers them.
+        if let Some(controllers) = &mut self.controllers {
+            controllers.stop(self.grace).await;
+        }
         self.app.begin_shutdown();
         let _ = self.stop.send(true);
         let grace = self.grace + Duration::from_secs(1);
         let accept = std::mem::replace(&mut self.accept, tokio::spawn(async {}));
         let _ = tokio::time::timeout(grace, accept).await;
-        for c in self.controllers.drain(..) {
+        for c in self.background.drain(..) {
             c.abort();
         }
         if let Some(audit) = self.audit.take() {

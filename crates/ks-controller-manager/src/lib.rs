@@ -30,9 +30,9 @@
 //!
 //! Modules:
 //! - [`selection`]: the `--controllers` list ([`Controllers`]);
-//! - [`user`]: the `user` controller ([`UserController`]);
-//! - [`backoff`]: per-object exponential backoff;
-//! - [`stats`]: reconcile counters.
+//! - [`user`]: the `user` controller;
+//! - [`metrics`]: reconcile counts, errors, durations ([`Metrics`]);
+//! - [`backoff`]: per-object exponential backoff.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -40,18 +40,20 @@
 use std::future::Future;
 use std::time::Duration;
 
-use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, Shared};
+use futures_util::stream::BoxStream;
+use futures_util::{FutureExt as _, StreamExt as _};
 
 pub mod backoff;
 mod error;
+pub mod metrics;
+mod runtime;
 pub mod selection;
-pub mod stats;
 pub mod user;
 
 pub use error::Error;
+pub use metrics::Metrics;
 pub use selection::{ALL_CONTROLLERS, Controllers, IMPLEMENTED_CONTROLLERS};
-pub use stats::ReconcileStats;
-pub use user::UserController;
 
 /// The controllers' configuration (KubeSphere's `authentication` options
 /// that the controllers read, and the like).
@@ -61,35 +63,141 @@ pub struct Settings {
     /// controller makes it `Active` again (KubeSphere's
     /// `authenticateRateLimiterDuration`, default 30 minutes).
     pub authenticate_rate_limiter_duration: Duration,
+    /// Login records kept per user (KubeSphere's
+    /// `loginHistoryMaximumEntries`, default 100).
+    pub login_history_maximum_entries: usize,
+    /// How long login records are kept (KubeSphere's
+    /// `loginHistoryRetentionPeriod`, default 168h).
+    pub login_history_retention_period: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             authenticate_rate_limiter_duration: Duration::from_secs(30 * 60),
+            login_history_maximum_entries: 100,
+            login_history_retention_period: Duration::from_secs(168 * 3600),
         }
     }
 }
 
-/// Runs every selected, implemented controller through `client` until
-/// `shutdown` completes.
+/// The future that stops the controllers, shared by all of them.
+pub(crate) type Shutdown = Shared<BoxFuture<'static, ()>>;
+
+/// Triggers of a full resync, one stream per controller.
+pub(crate) type ResyncStream = BoxStream<'static, ()>;
+
+/// What a controller is started with.
+pub(crate) struct Start {
+    pub(crate) client: kube::Client,
+    pub(crate) settings: Settings,
+    pub(crate) metrics: Metrics,
+    pub(crate) resync: ResyncStream,
+    pub(crate) shutdown: Shutdown,
+}
+
+/// A set of controllers sharing a client, settings, metrics and a resync
+/// trigger.
+pub struct Manager {
+    client: kube::Client,
+    selected: Controllers,
+    settings: Settings,
+    metrics: Metrics,
+    resync: tokio::sync::broadcast::Sender<()>,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("selected", &self.selected)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Asks every controller of a [`Manager`] to reconcile all its objects
+/// again (what an informer's resync period does). Cloning shares it.
+#[derive(Clone, Debug)]
+pub struct Resync(tokio::sync::broadcast::Sender<()>);
+
+impl Resync {
+    /// Triggers one full resync of every running controller.
+    pub fn trigger(&self) {
+        // No receiver means no controller is running: nothing to resync.
+        let _ = self.0.send(());
+    }
+}
+
+impl Manager {
+    /// The `selected` controllers, acting through `client`.
+    pub fn new(client: kube::Client, selected: Controllers, settings: Settings) -> Self {
+        let (resync, _) = tokio::sync::broadcast::channel(16);
+        Manager {
+            client,
+            selected,
+            settings,
+            metrics: Metrics::new(),
+            resync,
+        }
+    }
+
+    /// The controllers' metrics (shared with the running controllers).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// A handle that triggers full resyncs.
+    pub fn resync(&self) -> Resync {
+        Resync(self.resync.clone())
+    }
+
+    /// Runs every selected, implemented controller until `shutdown`
+    /// completes, then lets the reconciles under way finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let shutdown: Shutdown = shutdown.boxed().shared();
+        let mut running = Vec::new();
+        for name in self.selected.enabled_implemented() {
+            tracing::info!(controller = name, "starting");
+            let start = Start {
+                client: self.client.clone(),
+                settings: self.settings.clone(),
+                metrics: self.metrics.clone(),
+                resync: resync_stream(self.resync.subscribe()),
+                shutdown: shutdown.clone(),
+            };
+            let controller = match name {
+                user::NAME => user::start(start),
+                other => {
+                    tracing::error!(controller = other, "listed as implemented but not wired");
+                    continue;
+                }
+            };
+            running.push(controller);
+        }
+        futures_util::future::join_all(running).await;
+    }
+}
+
+fn resync_stream(rx: tokio::sync::broadcast::Receiver<()>) -> ResyncStream {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            // Resyncs missed while busy collapse into one.
+            Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Some(((), rx)),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
+        }
+    })
+    .boxed()
+}
+
+/// Runs the `selected` controllers through `client` until `shutdown`
+/// completes ([`Manager::run`] without the handles).
 pub async fn run(
     client: kube::Client,
     selected: &Controllers,
     settings: &Settings,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let shutdown = shutdown.boxed().shared();
-    let mut running = Vec::new();
-    for name in selected.enabled_implemented() {
-        tracing::info!(controller = name, "starting");
-        if name == user::NAME {
-            running.push(
-                UserController::new(client.clone(), settings)
-                    .run(futures_util::stream::pending(), shutdown.clone())
-                    .boxed(),
-            );
-        }
-    }
-    futures_util::future::join_all(running).await;
+    Manager::new(client, selected.clone(), settings.clone())
+        .run(shutdown)
+        .await;
 }

@@ -34,11 +34,11 @@
 //! - blocking users after failed logins is not done here (ks-apiserver's
 //!   login path does it), nor LDAP, DevOps, kubeconfig or kubefed sync.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{Stream, StreamExt as _};
+use futures_util::FutureExt as _;
+use futures_util::future::BoxFuture;
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use ks_types::iam::{
@@ -48,17 +48,15 @@ use ks_types::meta::{
     IDENTIFY_PROVIDER_LABEL, KUBEFED_MANAGED_LABEL, LAST_PASSWORD_CHANGE_TIME_ANNOTATION,
     USER_REFERENCE_LABEL,
 };
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::Recorder;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::watcher;
-use kube::{Client, Resource, ResourceExt as _};
-use serde::de::DeserializeOwned;
+use kube::{Client, ResourceExt as _};
 
-use crate::backoff::Backoff;
-use crate::stats::ReconcileStats;
-use crate::{Error, Settings};
+use crate::runtime::{Reconciler, cluster, delete_labelled, namespaced, normal_event, recorder};
+use crate::{Error, Settings, Start};
 
 /// The controller's name in `--controllers`.
 pub const NAME: &str = "user";
@@ -71,239 +69,143 @@ pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-co
 /// bcrypt cost of password hashes (Go's `bcrypt.DefaultCost`).
 pub const BCRYPT_COST: u32 = 10;
 /// Longest label value: longer user names cannot be referenced by labels.
-const LABEL_VALUE_MAX_LENGTH: usize = 63;
+pub(crate) const LABEL_VALUE_MAX_LENGTH: usize = 63;
 
-/// The `user` controller, ready to run.
-pub struct UserController {
-    ctx: Arc<Context>,
-}
-
-struct Context {
+struct UserReconciler {
     client: Client,
     users: Api<User>,
     recorder: Recorder,
     settings: Settings,
-    backoff: Backoff,
-    stats: Arc<ReconcileStats>,
 }
 
-impl UserController {
-    /// The controller acting through `client`.
-    pub fn new(client: Client, settings: &Settings) -> Self {
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: REPORTER.to_owned(),
-                instance: None,
-            },
-        );
-        UserController {
-            ctx: Arc::new(Context {
-                users: Api::all(client.clone()),
-                client,
-                recorder,
-                settings: settings.clone(),
-                backoff: Backoff::default(),
-                stats: Arc::default(),
-            }),
-        }
+pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
+    let users: Api<User> = Api::all(start.client.clone());
+    let reconciler = UserReconciler {
+        recorder: recorder(&start.client, REPORTER),
+        users: users.clone(),
+        client: start.client,
+        settings: start.settings,
+    };
+    let controller = Controller::new(users, watcher::Config::default());
+    async move {
+        crate::runtime::drive(
+            controller,
+            reconciler,
+            &start.metrics,
+            start.resync,
+            start.shutdown,
+        )
+        .await;
     }
-
-    /// Its reconcile counters.
-    pub fn stats(&self) -> Arc<ReconcileStats> {
-        Arc::clone(&self.ctx.stats)
-    }
-
-    /// Watches users and reconciles them until `shutdown` completes (then
-    /// finishes the reconciles under way). Each item of `resync` reconciles
-    /// every user again.
-    pub async fn run(
-        self,
-        resync: impl Stream<Item = ()> + Send + 'static,
-        shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-    ) {
-        Controller::new(self.ctx.users.clone(), watcher::Config::default())
-            .reconcile_all_on(resync)
-            .graceful_shutdown_on(shutdown)
-            .run(reconcile, error_policy, self.ctx)
-            .for_each(|result| async move {
-                match result {
-                    Ok((user, _)) => tracing::debug!(user = %user.name, "reconciled"),
-                    // Reconcile errors are logged by the error policy.
-                    Err(kube::runtime::controller::Error::ReconcilerFailed(..)) => {}
-                    Err(err) => tracing::warn!(controller = NAME, error = %err, "controller"),
-                }
-            })
-            .await;
-    }
+    .boxed()
 }
 
-async fn reconcile(user: Arc<User>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let key = user.name_any();
-    let result = reconcile_with_finalizer(user, &ctx).await;
-    ctx.stats.record(result.is_ok());
-    if result.is_ok() {
-        ctx.backoff.succeeded(&key);
-    }
-    result
-}
+impl Reconciler for UserReconciler {
+    type Object = User;
+    const NAME: &'static str = NAME;
 
-async fn reconcile_with_finalizer(user: Arc<User>, ctx: &Context) -> Result<Action, Error> {
-    finalizer(&ctx.users, FINALIZER, user, |event| async {
-        match event {
-            FinalizerEvent::Apply(user) => apply(&user, ctx).await,
-            FinalizerEvent::Cleanup(user) => cleanup(&user, ctx).await,
-        }
-    })
-    .await
-    .map_err(|err| Error::Finalizer(Box::new(err)))
-}
-
-fn error_policy(user: Arc<User>, err: &Error, ctx: Arc<Context>) -> Action {
-    let delay = ctx.backoff.failed(&user.name_any());
-    tracing::warn!(controller = NAME, user = %user.name_any(), error = %err, retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
-}
-
-async fn apply(user: &User, ctx: &Context) -> Result<Action, Error> {
-    let name = user.name_any();
-    // Users propagated by kubefed are owned by the host cluster's controller.
-    if user.labels().get(KUBEFED_MANAGED_LABEL).map(String::as_str) == Some("true") {
-        return Ok(Action::await_change());
-    }
-    let mut user = user.clone();
-    let mut wrote = false;
-
-    if needs_hash(&user.spec.encrypted_password) {
-        let plain = std::mem::take(&mut user.spec.encrypted_password);
-        user.spec.encrypted_password = hash_password(&name, plain).await?;
-        let annotations = user.annotations_mut();
-        annotations.insert(
-            LAST_PASSWORD_CHANGE_TIME_ANNOTATION.to_owned(),
-            rfc3339_seconds(jiff::Timestamp::now()),
-        );
-        annotations.remove(LAST_APPLIED_ANNOTATION);
-        user = ctx
-            .users
-            .replace(&name, &PostParams::default(), &user)
-            .await
-            .map_err(Error::kube("update", "User", &name))?;
-        wrote = true;
-    }
-
-    let decision = decide_status(
-        &user,
-        jiff::Timestamp::now(),
-        ctx.settings.authenticate_rate_limiter_duration,
-    );
-    if let Some(status) = decision.status {
-        user.status = status;
-        user = ctx
-            .users
-            .replace_status(&name, &PostParams::default(), &user)
-            .await
-            .map_err(Error::kube("update status of", "User", &name))?;
-        wrote = true;
-    }
-
-    if wrote {
-        let event = Event {
-            type_: EventType::Normal,
-            reason: "Synced".to_owned(),
-            note: Some("User synced successfully".to_owned()),
-            action: "Reconcile".to_owned(),
-            secondary: None,
-        };
-        // The user is settled; a failed Event is not worth redoing the work.
-        if let Err(err) = ctx.recorder.publish(&event, &user.object_ref(&())).await {
-            tracing::warn!(controller = NAME, user = %name, error = %err, "recording the Synced event");
-        }
-    }
-    Ok(decision
-        .requeue_after
-        .map_or_else(Action::await_change, Action::requeue))
-}
-
-async fn cleanup(user: &User, ctx: &Context) -> Result<Action, Error> {
-    let name = user.name_any();
-    // No label can hold a longer name, so nothing can refer to the user.
-    if name.len() > LABEL_VALUE_MAX_LENGTH {
-        return Ok(Action::await_change());
-    }
-    let selector = format!("{USER_REFERENCE_LABEL}={name}");
-    let c = &ctx.client;
-    delete_labelled(
-        c,
-        &selector,
-        "GlobalRoleBinding",
-        cluster::<GlobalRoleBinding>(c),
-    )
-    .await?;
-    delete_labelled(
-        c,
-        &selector,
-        "WorkspaceRoleBinding",
-        cluster::<WorkspaceRoleBinding>(c),
-    )
-    .await?;
-    delete_labelled(
-        c,
-        &selector,
-        "ClusterRoleBinding",
-        cluster::<ClusterRoleBinding>(c),
-    )
-    .await?;
-    delete_labelled::<RoleBinding>(c, &selector, "RoleBinding", |ns| match ns {
-        Some(ns) => Api::namespaced(c.clone(), ns),
-        None => Api::all(c.clone()),
-    })
-    .await?;
-    delete_labelled(c, &selector, "GroupBinding", cluster::<GroupBinding>(c)).await?;
-    delete_labelled(c, &selector, "LoginRecord", cluster::<LoginRecord>(c)).await?;
-    Ok(Action::await_change())
-}
-
-/// The API of a cluster-scoped kind, whatever the (absent) namespace.
-fn cluster<K>(client: &Client) -> impl Fn(Option<&str>) -> Api<K> + '_
-where
-    K: Resource<DynamicType = ()>,
-{
-    move |_| Api::all(client.clone())
-}
-
-/// Deletes every object of kind `K` (in every namespace) matching
-/// `selector` that is not already being deleted; `api_in` gives the API of
-/// an object's namespace.
-async fn delete_labelled<K>(
-    client: &Client,
-    selector: &str,
-    kind: &'static str,
-    api_in: impl Fn(Option<&str>) -> Api<K>,
-) -> Result<(), Error>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
-{
-    let all: Api<K> = Api::all_with(client.clone(), &());
-    let list = all
-        .list(&ListParams::default().labels(selector))
+    async fn reconcile(&self, user: Arc<User>) -> Result<Action, Error> {
+        finalizer(&self.users, FINALIZER, user, |event| async {
+            match event {
+                FinalizerEvent::Apply(user) => self.apply(&user).await,
+                FinalizerEvent::Cleanup(user) => self.cleanup(&user).await,
+            }
+        })
         .await
-        .map_err(Error::kube("list", kind, selector))?;
-    for item in list.items {
-        if item.meta().deletion_timestamp.is_some() {
-            continue;
-        }
-        let name = item.name_any();
-        match api_in(item.namespace().as_deref())
-            .delete(&name, &DeleteParams::default())
-            .await
-        {
-            Ok(_) => {}
-            // Already gone: what we wanted.
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(err) => return Err(Error::kube("delete", kind, name)(err)),
-        }
+        .map_err(|err| Error::Finalizer(Box::new(err)))
     }
-    Ok(())
+}
+
+impl UserReconciler {
+    async fn apply(&self, user: &User) -> Result<Action, Error> {
+        let name = user.name_any();
+        // Users propagated by kubefed are owned by the host cluster's controller.
+        if user.labels().get(KUBEFED_MANAGED_LABEL).map(String::as_str) == Some("true") {
+            return Ok(Action::await_change());
+        }
+        let mut user = user.clone();
+        let mut wrote = false;
+
+        if needs_hash(&user.spec.encrypted_password) {
+            let plain = std::mem::take(&mut user.spec.encrypted_password);
+            user.spec.encrypted_password = hash_password(&name, plain).await?;
+            let annotations = user.annotations_mut();
+            annotations.insert(
+                LAST_PASSWORD_CHANGE_TIME_ANNOTATION.to_owned(),
+                rfc3339_seconds(jiff::Timestamp::now()),
+            );
+            annotations.remove(LAST_APPLIED_ANNOTATION);
+            user = self
+                .users
+                .replace(&name, &PostParams::default(), &user)
+                .await
+                .map_err(Error::kube("update", "User", &name))?;
+            wrote = true;
+        }
+
+        let decision = decide_status(
+            &user,
+            jiff::Timestamp::now(),
+            self.settings.authenticate_rate_limiter_duration,
+        );
+        if let Some(status) = decision.status {
+            user.status = status;
+            user = self
+                .users
+                .replace_status(&name, &PostParams::default(), &user)
+                .await
+                .map_err(Error::kube("update status of", "User", &name))?;
+            wrote = true;
+        }
+
+        if wrote {
+            normal_event(
+                &self.recorder,
+                &user,
+                "Synced",
+                "User synced successfully".to_owned(),
+            )
+            .await;
+        }
+        Ok(decision
+            .requeue_after
+            .map_or_else(Action::await_change, Action::requeue))
+    }
+
+    async fn cleanup(&self, user: &User) -> Result<Action, Error> {
+        let name = user.name_any();
+        // No label can hold a longer name, so nothing can refer to the user.
+        if name.len() > LABEL_VALUE_MAX_LENGTH {
+            return Ok(Action::await_change());
+        }
+        let selector = format!("{USER_REFERENCE_LABEL}={name}");
+        let c = &self.client;
+        delete_labelled(
+            c,
+            &selector,
+            "GlobalRoleBinding",
+            cluster::<GlobalRoleBinding>(c),
+        )
+        .await?;
+        delete_labelled(
+            c,
+            &selector,
+            "WorkspaceRoleBinding",
+            cluster::<WorkspaceRoleBinding>(c),
+        )
+        .await?;
+        delete_labelled(
+            c,
+            &selector,
+            "ClusterRoleBinding",
+            cluster::<ClusterRoleBinding>(c),
+        )
+        .await?;
+        delete_labelled(c, &selector, "RoleBinding", namespaced::<RoleBinding>(c)).await?;
+        delete_labelled(c, &selector, "GroupBinding", cluster::<GroupBinding>(c)).await?;
+        delete_labelled(c, &selector, "LoginRecord", cluster::<LoginRecord>(c)).await?;
+        Ok(Action::await_change())
+    }
 }
 
 /// What the status should become, and when to look again.

@@ -2,178 +2,46 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
+use ks_controller_manager::Settings;
 use ks_controller_manager::user::{FINALIZER, is_bcrypt_hash};
-use ks_controller_manager::{ReconcileStats, Settings, UserController};
-use ks_store::{Precondition, Storage, WriteOp};
 use ks_types::iam::{
     GlobalRoleBinding, GroupBinding, LoginRecord, User, UserState, WorkspaceRoleBinding,
 };
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::{Resource, ResourceExt as _};
-use serde_json::{Value, json};
+use serde_json::json;
 
-/// A server, an admin client and a running `user` controller.
-struct Harness {
-    server: Option<ks_apiserver::RunningServer>,
-    client: kube::Client,
-    stats: Arc<ReconcileStats>,
-    resync: tokio::sync::mpsc::UnboundedSender<()>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    controller: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+mod common;
+use common::Harness;
+
+fn users(h: &Harness) -> Api<User> {
+    h.api()
 }
 
-impl Harness {
-    async fn start(block: Duration) -> Harness {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = ks_apiserver::Config::new(dir.path());
-        config.in_memory = true;
-        config.plain_http = true;
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.shutdown_grace = Duration::from_secs(2);
-        let server = ks_apiserver::start(config).await.unwrap();
-        let mut kc = kube::Config::new(server.url.parse().unwrap());
-        kc.auth_info.token = Some(server.admin_token.clone().into());
-        let client = kube::Client::try_from(kc).unwrap();
-
-        let settings = Settings {
-            authenticate_rate_limiter_duration: block,
-        };
-        let controller = UserController::new(client.clone(), &settings);
-        let stats = controller.stats();
-        let (resync, rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let resyncs =
-            futures_util::stream::unfold(
-                rx,
-                |mut rx| async move { rx.recv().await.map(|v| (v, rx)) },
-            );
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(controller.run(resyncs, async move {
-            let _ = stopped.await;
-        }));
-        Harness {
-            server: Some(server),
-            client,
-            stats,
-            resync,
-            stop: Some(stop),
-            controller: Some(task),
-            _dir: dir,
-        }
+async fn create_user(h: &Harness, name: &str, password: Option<&str>) -> User {
+    let mut spec = json!({"email": format!("{name}@example.com")});
+    if let Some(p) = password {
+        spec["password"] = json!(p);
     }
+    h.create(json!({
+        "apiVersion": "iam.kubesphere.io/v1alpha2", "kind": "User",
+        "metadata": {"name": name}, "spec": spec,
+    }))
+    .await
+}
 
-    fn store(&self) -> &Arc<dyn Storage> {
-        &self.server.as_ref().unwrap().app.store
-    }
+async fn wait_user(h: &Harness, name: &str, what: &str, done: impl Fn(&User) -> bool) -> User {
+    h.wait_for(&users(h), name, what, done).await
+}
 
-    fn users(&self) -> Api<User> {
-        Api::all(self.client.clone())
-    }
-
-    /// Writes `obj` straight into the store, past admission, with the
-    /// resourceVersion the server would give it.
-    async fn put(&self, key: &str, mut obj: Value) {
-        self.store()
-            .write(
-                key,
-                Precondition::None,
-                WriteOp::Put(Box::new(move |revision| {
-                    obj["metadata"]["resourceVersion"] = json!(revision.to_string());
-                    Ok(Bytes::from(serde_json::to_vec(&obj)?))
-                })),
-            )
-            .await
-            .unwrap();
-    }
-
-    async fn create_user(&self, name: &str, password: Option<&str>) -> User {
-        let mut spec = json!({"email": format!("{name}@example.com")});
-        if let Some(p) = password {
-            spec["password"] = json!(p);
-        }
-        let user: User = serde_json::from_value(json!({
-            "apiVersion": "iam.kubesphere.io/v1alpha2", "kind": "User",
-            "metadata": {"name": name}, "spec": spec,
-        }))
-        .unwrap();
-        self.users()
-            .create(&PostParams::default(), &user)
-            .await
-            .unwrap()
-    }
-
-    /// Polls `name` until `done` holds (10 s at most).
-    async fn wait_user(&self, name: &str, what: &str, done: impl Fn(&User) -> bool) -> User {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let user = self.users().get_opt(name).await.unwrap();
-            if let Some(user) = user {
-                if done(&user) {
-                    return user;
-                }
-                assert!(Instant::now() < deadline, "{name}: {what}: {user:#?}");
-            } else {
-                assert!(Instant::now() < deadline, "{name}: {what}: gone");
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    /// Waits until the store's revision has not moved for 300 ms.
-    async fn quiet(&self) -> ks_store::Revision {
-        let mut last = self.store().current_revision();
-        let mut since = Instant::now();
-        loop {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let now = self.store().current_revision();
-            if now != last {
-                last = now;
-                since = Instant::now();
-            } else if since.elapsed() >= Duration::from_millis(300) {
-                return now;
-            }
-        }
-    }
-
-    /// Reconciles every user again and waits until as many more reconciles
-    /// as there are users have finished.
-    async fn resync(&self) {
-        let users = self
-            .users()
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .len() as u64;
-        let before = self.stats.reconciles();
-        self.resync.send(()).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.stats.reconciles() < before + users {
-            assert!(Instant::now() < deadline, "resync did not finish");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.controller.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
+fn settings(block: Duration) -> Settings {
+    Settings {
+        authenticate_rate_limiter_duration: block,
+        ..Settings::default()
     }
 }
 
@@ -190,7 +58,7 @@ const CHANGED: &str = "iam.kubesphere.io/last-password-change-time";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plaintext_password_is_hashed_then_user_is_active_and_settled() {
-    let h = Harness::start(Duration::from_secs(1800)).await;
+    let h = Harness::with("user", settings(Duration::from_secs(1800))).await;
     // Past admission, which would hash the password itself.
     h.put(
         "/iam.kubesphere.io/users/alice",
@@ -201,11 +69,10 @@ async fn plaintext_password_is_hashed_then_user_is_active_and_settled() {
                "spec": {"email": "alice@example.com", "password": "P@88w0rd"}}),
     )
     .await;
-    let user = h
-        .wait_user("alice", "active with a hash", |u| {
-            state(u) == "Active" && has_finalizer(u) && is_bcrypt_hash(&u.spec.encrypted_password)
-        })
-        .await;
+    let user = wait_user(&h, "alice", "active with a hash", |u| {
+        state(u) == "Active" && has_finalizer(u) && is_bcrypt_hash(&u.spec.encrypted_password)
+    })
+    .await;
     let hash = &user.spec.encrypted_password;
     assert!(hash.starts_with("$2a$10$"), "{hash}");
     assert!(bcrypt::verify("P@88w0rd", hash).unwrap());
@@ -231,66 +98,54 @@ async fn plaintext_password_is_hashed_then_user_is_active_and_settled() {
     }
 
     // A resync of the settled user writes nothing.
-    let before = h.quiet().await;
-    h.resync().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(h.store().current_revision(), before);
-    assert_eq!(h.stats.errors(), 0);
+    h.assert_resync_writes_nothing().await;
+    assert_eq!(h.errors(), 0);
     h.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_password_means_disabled_and_disabled_stays() {
-    let h = Harness::start(Duration::from_secs(1800)).await;
-    h.create_user("bob", None).await;
-    let bob = h
-        .wait_user("bob", "disabled", |u| {
-            state(u) == "Disabled" && has_finalizer(u)
-        })
-        .await;
+    let h = Harness::with("user", settings(Duration::from_secs(1800))).await;
+    create_user(&h, "bob", None).await;
+    let bob = wait_user(&h, "bob", "disabled", |u| {
+        state(u) == "Disabled" && has_finalizer(u)
+    })
+    .await;
     assert!(bob.status.last_transition_time.is_some());
 
-    h.create_user("carol", Some("P@88w0rd")).await;
-    let mut carol = h
-        .wait_user("carol", "active", |u| {
-            state(u) == "Active" && has_finalizer(u)
-        })
-        .await;
+    create_user(&h, "carol", Some("P@88w0rd")).await;
+    let mut carol = wait_user(&h, "carol", "active", |u| {
+        state(u) == "Active" && has_finalizer(u)
+    })
+    .await;
     carol.status.state = Some(UserState::Disabled);
-    h.users()
+    users(&h)
         .replace_status("carol", &PostParams::default(), &carol)
         .await
         .unwrap();
-    let before = h.quiet().await;
-    h.resync().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(state(&h.users().get("carol").await.unwrap()), "Disabled");
-    assert_eq!(state(&h.users().get("bob").await.unwrap()), "Disabled");
-    assert_eq!(h.store().current_revision(), before);
+    h.assert_resync_writes_nothing().await;
+    assert_eq!(state(&users(&h).get("carol").await.unwrap()), "Disabled");
+    assert_eq!(state(&users(&h).get("bob").await.unwrap()), "Disabled");
     h.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_limit_exceeded_returns_to_active_after_the_block() {
-    let h = Harness::start(Duration::from_secs(2)).await;
-    h.create_user("dave", Some("P@88w0rd")).await;
-    let mut dave = h
-        .wait_user("dave", "active", |u| state(u) == "Active")
-        .await;
+    let h = Harness::with("user", settings(Duration::from_secs(2))).await;
+    create_user(&h, "dave", Some("P@88w0rd")).await;
+    let mut dave = wait_user(&h, "dave", "active", |u| state(u) == "Active").await;
     let blocked_at = jiff::Timestamp::now();
     dave.status.state = Some(UserState::AuthLimitExceeded);
     dave.status.reason = "Failed login attempts exceed 5 in last 2s".into();
     dave.status.last_transition_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
         blocked_at,
     ));
-    h.users()
+    users(&h)
         .replace_status("dave", &PostParams::default(), &dave)
         .await
         .unwrap();
     let started = Instant::now();
-    let dave = h
-        .wait_user("dave", "active again", |u| state(u) == "Active")
-        .await;
+    let dave = wait_user(&h, "dave", "active again", |u| state(u) == "Active").await;
     // The stored time may be truncated to the second.
     assert!(
         started.elapsed() >= Duration::from_millis(900),
@@ -305,9 +160,9 @@ async fn auth_limit_exceeded_returns_to_active_after_the_block() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletion_removes_bindings_and_login_records_then_the_user() {
-    let h = Harness::start(Duration::from_secs(1800)).await;
-    h.create_user("erin", Some("P@88w0rd")).await;
-    h.wait_user("erin", "finalizer", |u| {
+    let h = Harness::with("user", settings(Duration::from_secs(1800))).await;
+    create_user(&h, "erin", Some("P@88w0rd")).await;
+    wait_user(&h, "erin", "finalizer", |u| {
         state(u) == "Active" && has_finalizer(u)
     })
     .await;
@@ -379,12 +234,12 @@ async fn deletion_removes_bindings_and_login_records_then_the_user() {
         }
     }
 
-    h.users()
+    users(&h)
         .delete("erin", &DeleteParams::default())
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while h.users().get_opt("erin").await.unwrap().is_some() {
+    while users(&h).get_opt("erin").await.unwrap().is_some() {
         assert!(Instant::now() < deadline, "erin was not deleted");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -420,6 +275,6 @@ async fn deletion_removes_bindings_and_login_records_then_the_user() {
         };
         assert_eq!(counts, want, "{user}");
     }
-    assert_eq!(h.stats.errors(), 0);
+    assert_eq!(h.errors(), 0);
     h.stop().await;
 }

@@ -1,0 +1,238 @@
+//! What every controller shares: the reconcile loop around kube-rs'
+//! [`Controller`], with per-object backoff, metrics and logging, and the
+//! helpers their reconciles use.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::{Stream, StreamExt as _};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, DeleteParams, ListParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, Resource, ResourceExt as _};
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+use crate::backoff::Backoff;
+use crate::metrics::{ControllerMetrics, Metrics};
+
+/// A controller's reconcile: one object in, the next action out.
+pub(crate) trait Reconciler: Send + Sync + 'static {
+    /// The kind it reconciles.
+    type Object: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static;
+    /// Its name in `--controllers` and in the metrics.
+    const NAME: &'static str;
+
+    /// Drives `object` towards its desired state. Idempotent: a settled
+    /// object makes no write.
+    fn reconcile(
+        &self,
+        object: Arc<Self::Object>,
+    ) -> impl Future<Output = Result<Action, Error>> + Send;
+}
+
+struct Driven<R: Reconciler> {
+    reconciler: R,
+    backoff: Backoff<ObjectRef<R::Object>>,
+    metrics: ControllerMetrics,
+    store: Store<R::Object>,
+}
+
+/// Runs `controller` with `reconciler` until `shutdown` completes; each
+/// item of `resync` reconciles every object again.
+pub(crate) async fn drive<R: Reconciler>(
+    controller: Controller<R::Object>,
+    reconciler: R,
+    metrics: &Metrics,
+    resync: impl Stream<Item = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let ctx = Arc::new(Driven {
+        reconciler,
+        backoff: Backoff::default(),
+        metrics: metrics.controller(R::NAME),
+        store: controller.store(),
+    });
+    controller
+        .reconcile_all_on(resync)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::<R>, error_policy::<R>, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::trace!(controller = R::NAME, %object, "reconciled"),
+                // Reconcile errors are logged by the error policy.
+                Err(kube::runtime::controller::Error::ReconcilerFailed(..)) => {}
+                Err(err) => tracing::warn!(controller = R::NAME, error = %err, "controller"),
+            }
+        })
+        .await;
+}
+
+async fn reconcile<R: Reconciler>(
+    object: Arc<R::Object>,
+    ctx: Arc<Driven<R>>,
+) -> Result<Action, Error> {
+    let running = ctx.metrics.start();
+    let key = ObjectRef::from_obj(&*object);
+    let result = ctx.reconciler.reconcile(object).await;
+    if result.is_ok() {
+        running.succeeded();
+        ctx.backoff.succeeded(&key);
+        ctx.metrics.depth.set(gauge(ctx.backoff.pending()));
+    }
+    result
+}
+
+fn error_policy<R: Reconciler>(object: Arc<R::Object>, err: &Error, ctx: Arc<Driven<R>>) -> Action {
+    let key = ObjectRef::from_obj(&*object);
+    // Objects deleted while waiting for a retry will never succeed: forget them.
+    ctx.backoff
+        .retain(|k| *k == key || ctx.store.get(k).is_some());
+    let delay = ctx.backoff.failed(&key);
+    ctx.metrics.depth.set(gauge(ctx.backoff.pending()));
+    tracing::warn!(controller = R::NAME, object = %key, error = %err, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+fn gauge(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// An Event recorder reporting as `controller` (KubeSphere's names, such
+/// as `user-controller`).
+pub(crate) fn recorder(client: &Client, controller: &str) -> Recorder {
+    Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: controller.to_owned(),
+            instance: None,
+        },
+    )
+}
+
+/// Records a Normal Event about `object`; a failure is logged, not
+/// retried (the object itself is settled).
+pub(crate) async fn normal_event<K>(recorder: &Recorder, object: &K, reason: &str, note: String)
+where
+    K: Resource<DynamicType = ()>,
+{
+    let event = Event {
+        type_: EventType::Normal,
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: "Reconcile".to_owned(),
+        secondary: None,
+    };
+    if let Err(err) = recorder.publish(&event, &object.object_ref(&())).await {
+        tracing::warn!(object = %object.meta().name.as_deref().unwrap_or(""), %reason, error = %err, "recording an event");
+    }
+}
+
+/// Whether the API answered 404.
+pub(crate) fn is_not_found(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status) if status.code == 404)
+}
+
+/// Whether the API answered 409 (a conflict or an existing object).
+#[allow(dead_code)] // for the controllers to come
+pub(crate) fn is_conflict(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status) if status.code == 409)
+}
+
+/// `Ok(None)` for a 404, the object otherwise.
+#[allow(dead_code)]
+pub(crate) async fn get_opt<K>(
+    api: &Api<K>,
+    name: &str,
+    kind: &'static str,
+) -> Result<Option<K>, Error>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    api.get_opt(name)
+        .await
+        .map_err(Error::kube("get", kind, name))
+}
+
+/// A controller ownerReference to `owner` (`controller: true`,
+/// `blockOwnerDeletion: true`), as `metav1.NewControllerRef` builds it.
+#[allow(dead_code)]
+pub(crate) fn controller_ref<K: Resource<DynamicType = ()>>(owner: &K) -> Option<OwnerReference> {
+    owner.controller_owner_ref(&())
+}
+
+/// Whether `refs` holds exactly `want` as its controller reference (same
+/// uid, kind and name).
+#[allow(dead_code)]
+pub(crate) fn has_controller_ref(refs: &[OwnerReference], want: &OwnerReference) -> bool {
+    refs.iter().any(|r| {
+        r.uid == want.uid
+            && r.kind == want.kind
+            && r.name == want.name
+            && r.api_version == want.api_version
+            && r.controller == Some(true)
+    })
+}
+
+/// Deletes every object of kind `K` (in every namespace) matching
+/// `selector` that is not already being deleted; `api_in` gives the API of
+/// an object's namespace.
+pub(crate) async fn delete_labelled<K>(
+    client: &Client,
+    selector: &str,
+    kind: &'static str,
+    api_in: impl Fn(Option<&str>) -> Api<K>,
+) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    let all: Api<K> = Api::all_with(client.clone(), &());
+    let list = all
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(Error::kube("list", kind, selector))?;
+    for item in list.items {
+        if item.meta().deletion_timestamp.is_some() {
+            continue;
+        }
+        let name = item.name_any();
+        match api_in(item.namespace().as_deref())
+            .delete(&name, &DeleteParams::default())
+            .await
+        {
+            Ok(_) => {}
+            // Already gone: what we wanted.
+            Err(err) if is_not_found(&err) => {}
+            Err(err) => return Err(Error::kube("delete", kind, name)(err)),
+        }
+    }
+    Ok(())
+}
+
+/// The API of a cluster-scoped kind, whatever the (absent) namespace.
+pub(crate) fn cluster<K>(client: &Client) -> impl Fn(Option<&str>) -> Api<K> + '_
+where
+    K: Resource<DynamicType = ()>,
+{
+    move |_| Api::all(client.clone())
+}
+
+/// The API of a namespaced kind in an object's namespace.
+pub(crate) fn namespaced<K>(client: &Client) -> impl Fn(Option<&str>) -> Api<K> + '_
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    move |ns| match ns {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
