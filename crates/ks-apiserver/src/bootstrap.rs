@@ -1,6 +1,7 @@
 //! First-start content: the `default`, `kube-system` and
 //! `kubesphere-system` namespaces, KubeSphere's CRDs and built-in roles,
-//! Kubernetes' discovery roles, and the bootstrap admin.
+//! Kubernetes' default ClusterRoles, the controllers' role, and the
+//! bootstrap admin.
 //! Idempotent: existing objects are left as they are, so a restart (or a
 //! user's edit of a built-in role) is never overwritten.
 
@@ -45,7 +46,10 @@ pub(crate) async fn bootstrap(app: &App) -> ApiResult<()> {
     for role in roles {
         created += usize::from(create_internal(app, role).await?);
     }
-    for obj in kubernetes_roles() {
+    for obj in kubernetes_roles()
+        .into_iter()
+        .chain(user_facing_cluster_roles())
+    {
         created += usize::from(create_internal(app, obj).await?);
     }
     if created > 0 {
@@ -164,6 +168,245 @@ fn controller_manager_rules() -> Value {
         {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "update", "patch"]},
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "watch", "create", "update"]},
     ])
+}
+
+/// Kubernetes' user-facing ClusterRoles `admin`, `edit` and `view` and the
+/// `system:aggregate-to-*` roles they aggregate, with Kubernetes' rules and
+/// labels (`plugin/pkg/auth/authorizer/rbac/bootstrappolicy`). `view` is
+/// aggregated into `edit` and `edit` into `admin` by label. Their `rules`
+/// hold what Kubernetes' aggregation controller would write; the
+/// authorizer also follows the `aggregationRule`s, so a ClusterRole added
+/// later with an `aggregate-to-*` label counts without a rewrite.
+fn user_facing_cluster_roles() -> Vec<Value> {
+    const RW: [&str; 5] = ["create", "delete", "deletecollection", "patch", "update"];
+    const READ: [&str; 3] = ["get", "list", "watch"];
+    const ALL: [&str; 8] = [
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ];
+    let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| serde_json::json!({"apiGroups": groups, "resources": resources, "verbs": verbs});
+    let to_view = vec![
+        rule(
+            &[""],
+            &[
+                "configmaps",
+                "endpoints",
+                "persistentvolumeclaims",
+                "persistentvolumeclaims/status",
+                "pods",
+                "replicationcontrollers",
+                "replicationcontrollers/scale",
+                "serviceaccounts",
+                "services",
+                "services/status",
+            ],
+            &READ,
+        ),
+        rule(
+            &[""],
+            &[
+                "bindings",
+                "events",
+                "limitranges",
+                "namespaces/status",
+                "pods/log",
+                "pods/status",
+                "replicationcontrollers/status",
+                "resourcequotas",
+                "resourcequotas/status",
+            ],
+            &READ,
+        ),
+        rule(&[""], &["namespaces"], &READ),
+        rule(&["discovery.k8s.io"], &["endpointslices"], &READ),
+        rule(
+            &["apps"],
+            &[
+                "controllerrevisions",
+                "daemonsets",
+                "daemonsets/status",
+                "deployments",
+                "deployments/scale",
+                "deployments/status",
+                "replicasets",
+                "replicasets/scale",
+                "replicasets/status",
+                "statefulsets",
+                "statefulsets/scale",
+                "statefulsets/status",
+            ],
+            &READ,
+        ),
+        rule(
+            &["autoscaling"],
+            &[
+                "horizontalpodautoscalers",
+                "horizontalpodautoscalers/status",
+            ],
+            &READ,
+        ),
+        rule(
+            &["batch"],
+            &["cronjobs", "cronjobs/status", "jobs", "jobs/status"],
+            &READ,
+        ),
+        rule(
+            &["extensions"],
+            &[
+                "daemonsets",
+                "daemonsets/status",
+                "deployments",
+                "deployments/scale",
+                "deployments/status",
+                "ingresses",
+                "ingresses/status",
+                "networkpolicies",
+                "replicasets",
+                "replicasets/scale",
+                "replicasets/status",
+                "replicationcontrollers/scale",
+            ],
+            &READ,
+        ),
+        rule(
+            &["policy"],
+            &["poddisruptionbudgets", "poddisruptionbudgets/status"],
+            &READ,
+        ),
+        rule(
+            &["networking.k8s.io"],
+            &["ingresses", "ingresses/status", "networkpolicies"],
+            &READ,
+        ),
+    ];
+    let to_edit = vec![
+        rule(
+            &[""],
+            &[
+                "pods/attach",
+                "pods/exec",
+                "pods/portforward",
+                "pods/proxy",
+                "secrets",
+                "services/proxy",
+            ],
+            &READ,
+        ),
+        rule(&[""], &["serviceaccounts"], &["impersonate"]),
+        rule(
+            &[""],
+            &[
+                "pods",
+                "pods/attach",
+                "pods/exec",
+                "pods/portforward",
+                "pods/proxy",
+            ],
+            &RW,
+        ),
+        rule(&[""], &["pods/eviction"], &["create"]),
+        rule(
+            &[""],
+            &[
+                "configmaps",
+                "events",
+                "persistentvolumeclaims",
+                "replicationcontrollers",
+                "replicationcontrollers/scale",
+                "secrets",
+                "serviceaccounts",
+                "services",
+                "services/proxy",
+            ],
+            &RW,
+        ),
+        rule(&[""], &["serviceaccounts/token"], &["create"]),
+        rule(
+            &["apps"],
+            &[
+                "daemonsets",
+                "deployments",
+                "deployments/rollback",
+                "deployments/scale",
+                "replicasets",
+                "replicasets/scale",
+                "statefulsets",
+                "statefulsets/scale",
+            ],
+            &RW,
+        ),
+        rule(&["autoscaling"], &["horizontalpodautoscalers"], &RW),
+        rule(&["batch"], &["cronjobs", "jobs"], &RW),
+        rule(
+            &["extensions"],
+            &[
+                "daemonsets",
+                "deployments",
+                "deployments/rollback",
+                "deployments/scale",
+                "ingresses",
+                "networkpolicies",
+                "replicasets",
+                "replicasets/scale",
+                "replicationcontrollers/scale",
+            ],
+            &RW,
+        ),
+        rule(&["policy"], &["poddisruptionbudgets"], &RW),
+        rule(
+            &["networking.k8s.io"],
+            &["ingresses", "networkpolicies"],
+            &RW,
+        ),
+        rule(&["coordination.k8s.io"], &["leases"], &ALL),
+    ];
+    let to_admin = vec![
+        rule(
+            &["authorization.k8s.io"],
+            &["localsubjectaccessreviews"],
+            &["create"],
+        ),
+        rule(
+            &["rbac.authorization.k8s.io"],
+            &["rolebindings", "roles"],
+            &ALL,
+        ),
+    ];
+    let view: Vec<Value> = to_view.clone();
+    let edit: Vec<Value> = to_edit.iter().chain(&view).cloned().collect();
+    let admin: Vec<Value> = to_admin.iter().chain(&edit).cloned().collect();
+    let role = |name: &str, into: Option<&str>, aggregates: Option<&str>, rules: Vec<Value>| {
+        let mut labels = serde_json::json!({"kubernetes.io/bootstrapping": "rbac-defaults"});
+        if let Some(into) = into {
+            labels[format!("rbac.authorization.k8s.io/aggregate-to-{into}")] = "true".into();
+        }
+        let mut obj = serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": labels,
+                         "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}},
+            "rules": rules,
+        });
+        if let Some(from) = aggregates {
+            obj["aggregationRule"] = serde_json::json!({"clusterRoleSelectors": [
+                {"matchLabels": {format!("rbac.authorization.k8s.io/aggregate-to-{from}"): "true"}}
+            ]});
+        }
+        obj
+    };
+    vec![
+        role("system:aggregate-to-view", Some("view"), None, to_view),
+        role("system:aggregate-to-edit", Some("edit"), None, to_edit),
+        role("system:aggregate-to-admin", Some("admin"), None, to_admin),
+        role("view", Some("edit"), Some("view"), view),
+        role("edit", Some("admin"), Some("edit"), edit),
+        role("admin", None, Some("admin"), admin),
+    ]
 }
 
 /// The bootstrap admin's user name.

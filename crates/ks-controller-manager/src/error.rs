@@ -45,6 +45,19 @@ pub enum Error {
         #[source]
         source: tokio::task::JoinError,
     },
+    /// An object the controller read cannot be used as it is.
+    #[error("{kind} {name:?}: {reason}")]
+    Invalid {
+        /// Its kind.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A cache's watch ended (the controller is shutting down).
+    #[error("a cache of the controller stopped")]
+    CacheClosed,
     /// Adding or removing a finalizer failed, or the cleanup or apply step
     /// inside it did.
     #[error("{0}")]
@@ -52,6 +65,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the API refused a write because the object changed since it
+    /// was read (409 Conflict): optimistic concurrency at work, retried at
+    /// once.
+    pub fn is_conflict(&self) -> bool {
+        use kube::runtime::finalizer::Error as F;
+        match self {
+            Error::Kube { source, .. } => crate::runtime::is_conflict(source),
+            Error::Finalizer(err) => match &**err {
+                F::ApplyFailed(e) | F::CleanupFailed(e) => e.is_conflict(),
+                F::AddFinalizer(e) | F::RemoveFinalizer(e) => crate::runtime::is_conflict(e),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// A [`Error::Kube`] error.
     pub(crate) fn kube(
         action: &'static str,

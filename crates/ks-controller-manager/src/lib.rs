@@ -30,7 +30,10 @@
 //!
 //! Modules:
 //! - [`selection`]: the `--controllers` list ([`Controllers`]);
-//! - [`user`]: the `user` controller;
+//! - [`user`], [`workspacetemplate`], [`workspace`], [`workspacerole`]
+//!   (`workspacerole` and `workspacerolebinding`), [`namespace`],
+//!   [`globalrolebinding`]: the controllers, each documenting KubeSphere's
+//!   semantics and where ks-rs deliberately differs;
 //! - [`metrics`]: reconcile counts, errors, durations ([`Metrics`]);
 //! - [`backoff`]: per-object exponential backoff.
 
@@ -46,10 +49,15 @@ use futures_util::{FutureExt as _, StreamExt as _};
 
 pub mod backoff;
 mod error;
+pub mod globalrolebinding;
 pub mod metrics;
+pub mod namespace;
 mod runtime;
 pub mod selection;
 pub mod user;
+pub mod workspace;
+pub mod workspacerole;
+pub mod workspacetemplate;
 
 pub use error::Error;
 pub use metrics::Metrics;
@@ -167,6 +175,16 @@ impl Manager {
             };
             let controller = match name {
                 user::NAME => user::start(start),
+                workspacetemplate::NAME => workspacetemplate::start(start),
+                workspace::NAME => workspace::start(start),
+                workspacerole::WORKSPACE_ROLE => {
+                    workspacerole::start::<ks_types::iam::WorkspaceRole>(start)
+                }
+                workspacerole::WORKSPACE_ROLE_BINDING => {
+                    workspacerole::start::<ks_types::iam::WorkspaceRoleBinding>(start)
+                }
+                namespace::NAME => namespace::start(start),
+                globalrolebinding::NAME => globalrolebinding::start(start),
                 other => {
                     tracing::error!(controller = other, "listed as implemented but not wired");
                     continue;

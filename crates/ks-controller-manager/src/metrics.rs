@@ -7,6 +7,7 @@
 //! | `controller_runtime_reconcile_errors_total` | `controller` | reconciles that failed |
 //! | `controller_runtime_reconcile_time_seconds` | `controller` | how long each reconcile took |
 //! | `controller_runtime_active_workers` | `controller` | reconciles running now |
+//! | `ks_controller_reconcile_conflicts_total` | `controller` | failed reconciles that were write conflicts (409: the object changed since it was read), retried at once |
 //! | `workqueue_depth` | `name` | objects waiting for a retry after a failed reconcile |
 //!
 //! kube-rs' scheduler does not expose its queue, so `workqueue_depth` counts
@@ -58,6 +59,7 @@ fn reconcile_histogram() -> Histogram {
 struct Families {
     total: Family<ResultLabel, Counter>,
     errors: Family<ControllerLabel, Counter>,
+    conflicts: Family<ControllerLabel, Counter>,
     time: Family<ControllerLabel, Histogram, fn() -> Histogram>,
     active: Family<ControllerLabel, Gauge>,
     depth: Family<QueueLabel, Gauge>,
@@ -75,6 +77,7 @@ impl Default for Metrics {
             families: Arc::new(Families {
                 total: Family::default(),
                 errors: Family::default(),
+                conflicts: Family::default(),
                 time: Family::new_with_constructor(reconcile_histogram as fn() -> Histogram),
                 active: Family::default(),
                 depth: Family::default(),
@@ -107,6 +110,7 @@ impl Metrics {
             success,
             failure,
             errors: f.errors.get_or_create_owned(&label),
+            conflicts: f.conflicts.get_or_create_owned(&label),
             time: f.time.get_or_create_owned(&label),
             active: f.active.get_or_create_owned(&label),
             depth: f
@@ -126,6 +130,11 @@ impl Metrics {
         self.controller(controller).errors.get()
     }
 
+    /// Failed reconciles of `controller` that were write conflicts.
+    pub fn conflicts(&self, controller: &'static str) -> u64 {
+        self.controller(controller).conflicts.get()
+    }
+
     /// Objects of `controller` waiting for a retry after a failure.
     pub fn retries_pending(&self, controller: &'static str) -> i64 {
         self.controller(controller).depth.get()
@@ -138,12 +147,19 @@ pub(crate) struct ControllerMetrics {
     success: Counter,
     failure: Counter,
     errors: Counter,
+    conflicts: Counter,
     time: Histogram,
     active: Gauge,
     pub(crate) depth: Gauge,
 }
 
 impl ControllerMetrics {
+    /// Counts a failed reconcile as a write conflict (it is counted as an
+    /// error too).
+    pub(crate) fn conflict(&self) {
+        self.conflicts.inc();
+    }
+
     /// Marks a reconcile as started; the guard records it when dropped.
     pub(crate) fn start(&self) -> Running<'_> {
         self.active.inc();
@@ -199,6 +215,13 @@ impl Collector for Metrics {
             f.errors.metric_type(),
         )?;
         f.errors.encode(metric)?;
+        let metric = encoder.encode_descriptor(
+            "ks_controller_reconcile_conflicts",
+            "Failed reconciles that were write conflicts, per controller",
+            None,
+            f.conflicts.metric_type(),
+        )?;
+        f.conflicts.encode(metric)?;
         let metric = encoder.encode_descriptor(
             "controller_runtime_reconcile_time_seconds",
             "Length of time per reconciliation per controller",

@@ -2,6 +2,7 @@
 //! [`Controller`], with per-object backoff, metrics and logging, and the
 //! helpers their reconciles use.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
@@ -11,7 +12,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, ListParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource, ResourceExt as _};
 use serde::de::DeserializeOwned;
 
@@ -71,6 +73,11 @@ pub(crate) async fn drive<R: Reconciler>(
                 Ok((object, _)) => tracing::trace!(controller = R::NAME, %object, "reconciled"),
                 // Reconcile errors are logged by the error policy.
                 Err(kube::runtime::controller::Error::ReconcilerFailed(..)) => {}
+                // A trigger for an object the cache no longer (or not yet)
+                // holds: nothing to do.
+                Err(kube::runtime::controller::Error::ObjectNotFound(object)) => {
+                    tracing::debug!(controller = R::NAME, %object, "triggered for an object not in the cache");
+                }
                 Err(err) => tracing::warn!(controller = R::NAME, error = %err, "controller"),
             }
         })
@@ -99,7 +106,12 @@ fn error_policy<R: Reconciler>(object: Arc<R::Object>, err: &Error, ctx: Arc<Dri
         .retain(|k| *k == key || ctx.store.get(k).is_some());
     let delay = ctx.backoff.failed(&key);
     ctx.metrics.depth.set(gauge(ctx.backoff.pending()));
-    tracing::warn!(controller = R::NAME, object = %key, error = %err, retry_in = ?delay, "reconcile failed");
+    if err.is_conflict() {
+        ctx.metrics.conflict();
+        tracing::debug!(controller = R::NAME, object = %key, error = %err, retry_in = ?delay, "write conflict; retrying");
+    } else {
+        tracing::warn!(controller = R::NAME, object = %key, error = %err, retry_in = ?delay, "reconcile failed");
+    }
     Action::requeue(delay)
 }
 
@@ -137,6 +149,58 @@ where
     }
 }
 
+/// A cache of `K` filled by one watch, and that watch's changes (to feed
+/// `Controller::watches_stream`, so one watch serves both).
+pub(crate) fn cached<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, config)
+        .default_backoff()
+        .reflect(writer)
+        .touched_objects();
+    (reader, stream)
+}
+
+/// Waits for `store`'s first list (immediate once it is in).
+pub(crate) async fn ready<K>(store: &Store<K>) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    store
+        .wait_until_ready()
+        .await
+        .map_err(|_| Error::CacheClosed)
+}
+
+/// Whether every entry of `want` is in `have` with the same value.
+pub(crate) fn labels_cover(
+    have: &Option<BTreeMap<String, String>>,
+    want: &Option<BTreeMap<String, String>>,
+) -> bool {
+    want.iter()
+        .flatten()
+        .all(|(k, v)| have.as_ref().and_then(|h| h.get(k)) == Some(v))
+}
+
+/// Adds `want`'s entries to `into` (overriding equal keys, keeping the
+/// others).
+pub(crate) fn merge_map(
+    into: &mut Option<BTreeMap<String, String>>,
+    want: Option<BTreeMap<String, String>>,
+) {
+    if let Some(want) = want.filter(|w| !w.is_empty()) {
+        into.get_or_insert_with(BTreeMap::new).extend(want);
+    }
+}
+
 /// Whether the API answered 404.
 pub(crate) fn is_not_found(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(status) if status.code == 404)
@@ -164,23 +228,57 @@ where
 }
 
 /// A controller ownerReference to `owner` (`controller: true`,
-/// `blockOwnerDeletion: true`), as `metav1.NewControllerRef` builds it.
-#[allow(dead_code)]
+/// `blockOwnerDeletion: true`), as Go's `SetControllerReference` builds it.
 pub(crate) fn controller_ref<K: Resource<DynamicType = ()>>(owner: &K) -> Option<OwnerReference> {
-    owner.controller_owner_ref(&())
+    owner.controller_owner_ref(&()).map(|r| OwnerReference {
+        block_owner_deletion: Some(true),
+        ..r
+    })
 }
 
-/// Whether `refs` holds exactly `want` as its controller reference (same
-/// uid, kind and name).
-#[allow(dead_code)]
-pub(crate) fn has_controller_ref(refs: &[OwnerReference], want: &OwnerReference) -> bool {
-    refs.iter().any(|r| {
-        r.uid == want.uid
-            && r.kind == want.kind
-            && r.name == want.name
-            && r.api_version == want.api_version
-            && r.controller == Some(true)
-    })
+/// What a dependent's owner references should become for `owner` to be
+/// its controller.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Controlled {
+    /// `owner` is the controller already, and nothing `stale` remains.
+    Already,
+    /// Write these references: `owner` is the controller, the `stale`
+    /// references are gone, the others are kept.
+    Set(Vec<OwnerReference>),
+    /// Another object is the controller; two cannot be.
+    Conflict(OwnerReference),
+}
+
+/// Makes `owner` the controller among `refs`, dropping those `stale`
+/// selects (say, references to an earlier workspace).
+pub(crate) fn set_controller(
+    refs: &[OwnerReference],
+    owner: &OwnerReference,
+    stale: impl Fn(&OwnerReference) -> bool,
+) -> Controlled {
+    let is_owner = |r: &OwnerReference| {
+        r.uid == owner.uid
+            && r.kind == owner.kind
+            && r.name == owner.name
+            && r.api_version == owner.api_version
+    };
+    let settled = refs
+        .iter()
+        .any(|r| is_owner(r) && r.controller == Some(true))
+        && !refs.iter().any(|r| !is_owner(r) && stale(r));
+    if settled {
+        return Controlled::Already;
+    }
+    let mut kept: Vec<OwnerReference> = refs
+        .iter()
+        .filter(|r| !is_owner(r) && !stale(r))
+        .cloned()
+        .collect();
+    if let Some(other) = kept.iter().find(|r| r.controller == Some(true)) {
+        return Controlled::Conflict(other.clone());
+    }
+    kept.push(owner.clone());
+    Controlled::Set(kept)
 }
 
 /// Deletes every object of kind `K` (in every namespace) matching
@@ -234,5 +332,81 @@ where
     move |ns| match ns {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(kind: &str, name: &str, uid: &str, controller: bool) -> OwnerReference {
+        OwnerReference {
+            api_version: "tenant.kubesphere.io/v1alpha1".into(),
+            kind: kind.into(),
+            name: name.into(),
+            uid: uid.into(),
+            controller: Some(controller),
+            block_owner_deletion: Some(true),
+        }
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn maps_cover_and_merge() {
+        let have = map(&[("a", "1"), ("b", "2")]);
+        assert!(labels_cover(&have, &map(&[("a", "1")])));
+        assert!(labels_cover(&have, &None));
+        assert!(!labels_cover(&have, &map(&[("a", "2")])));
+        assert!(!labels_cover(&None, &map(&[("a", "1")])));
+        let mut into = have.clone();
+        merge_map(&mut into, map(&[("a", "9"), ("c", "3")]));
+        assert_eq!(into, map(&[("a", "9"), ("b", "2"), ("c", "3")]));
+        let mut none = None;
+        merge_map(&mut none, map(&[]));
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn set_controller_cases() {
+        let owner = r("Workspace", "ws", "u1", true);
+        let stale = |o: &OwnerReference| o.kind == "Workspace";
+        assert_eq!(
+            set_controller(&[], &owner, stale),
+            Controlled::Set(vec![owner.clone()])
+        );
+        assert_eq!(
+            set_controller(std::slice::from_ref(&owner), &owner, stale),
+            Controlled::Already
+        );
+        // An earlier workspace's reference is replaced.
+        let old = r("Workspace", "old", "u0", true);
+        assert_eq!(
+            set_controller(&[old, owner.clone()], &owner, stale),
+            Controlled::Set(vec![owner.clone()])
+        );
+        // Our reference without `controller` is upgraded; others are kept.
+        let other = r("Thing", "x", "u9", false);
+        assert_eq!(
+            set_controller(
+                &[other.clone(), r("Workspace", "ws", "u1", false)],
+                &owner,
+                stale
+            ),
+            Controlled::Set(vec![other, owner.clone()])
+        );
+        // Another controller is not overruled.
+        let boss = r("Thing", "boss", "u8", true);
+        assert_eq!(
+            set_controller(std::slice::from_ref(&boss), &owner, stale),
+            Controlled::Conflict(boss)
+        );
     }
 }

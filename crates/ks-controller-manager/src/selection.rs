@@ -58,7 +58,15 @@ pub const ALL_CONTROLLERS: &[&str] = &[
 ];
 
 /// The controllers this crate implements so far.
-pub const IMPLEMENTED_CONTROLLERS: &[&str] = &[crate::user::NAME];
+pub const IMPLEMENTED_CONTROLLERS: &[&str] = &[
+    crate::user::NAME,
+    crate::workspacetemplate::NAME,
+    crate::workspace::NAME,
+    crate::workspacerole::WORKSPACE_ROLE,
+    crate::workspacerole::WORKSPACE_ROLE_BINDING,
+    crate::namespace::NAME,
+    crate::globalrolebinding::NAME,
+];
 
 /// One item of the list.
 #[derive(Clone, Debug, PartialEq, Eq)]

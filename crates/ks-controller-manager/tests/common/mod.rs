@@ -257,11 +257,13 @@ impl Harness {
         );
     }
 
-    /// The errors of every controller so far.
+    /// The failed reconciles of every controller so far, write conflicts
+    /// (optimistic concurrency between controllers, retried at once)
+    /// excepted.
     pub fn errors(&self) -> u64 {
         ks_controller_manager::IMPLEMENTED_CONTROLLERS
             .iter()
-            .map(|c| self.metrics().errors(c))
+            .map(|c| self.metrics().errors(c) - self.metrics().conflicts(c))
             .sum()
     }
 
