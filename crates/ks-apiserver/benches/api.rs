@@ -144,6 +144,9 @@ async fn start_server_with(data_dir: &Path, plain: bool, extra: &[&str]) -> (Ser
     if plain {
         cmd.arg("--plain-http");
     }
+    // The API alone, as measured before the controllers ran in-process
+    // (they have their own benchmark in ks-controller-manager).
+    cmd.arg("--no-controllers");
     cmd.args(extra);
     cmd.env("RUST_LOG", "warn")
         .stdout(Stdio::null())

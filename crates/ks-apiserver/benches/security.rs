@@ -62,6 +62,8 @@ fn bench(c: &mut Criterion) {
         config.in_memory = true;
         config.plain_http = true;
         config.listen = "127.0.0.1:0".parse().unwrap();
+        // The API alone: the controllers have their own benchmark.
+        config.controllers = None;
         ks_apiserver::start(config).await.unwrap()
     });
     let shape = Shape::ISSUE.scaled_down(factor);

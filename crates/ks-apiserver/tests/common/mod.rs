@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use ks_apiserver::{Config, RunningServer};
 
-/// An in-memory, plain-HTTP server on an ephemeral loopback port.
+/// An in-memory, plain-HTTP server on an ephemeral loopback port, without
+/// controllers (the API's tests see only their own writes; the controllers
+/// have their own tests in ks-controller-manager).
 pub struct TestServer {
     pub server: Option<RunningServer>,
     pub client: kube::Client,
@@ -26,6 +28,7 @@ impl TestServer {
         config.plain_http = true;
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.shutdown_grace = Duration::from_secs(2);
+        config.controllers = None;
         tweak(&mut config);
         let server = ks_apiserver::start(config).await.unwrap();
         let url = server.url.clone();

@@ -302,9 +302,9 @@ get_yaml() {
     jp "User/alice" globalrolebinding alice-platform-viewer '{.subjects[0].kind}/{.subjects[0].name}'
     jp alice workspacetemplate e2e-ws '{.spec.template.spec.manager}'
     jp wonderland workspacetemplate e2e-ws '{.spec.template.metadata.labels.team}'
-    jp alice workspace e2e-ws '{.spec.manager}'
-    jp "*" workspacerole e2e-ws-admin '{.rules[0].verbs[0]}'
-    jp "Workspace admin" workspacerole e2e-ws-admin '{.metadata.annotations.kubesphere\.io/alias-name}'
+    jp alice workspace e2e-ws-standalone '{.spec.manager}'
+    jp "*" workspacerole e2e-ws-auditor '{.rules[0].verbs[0]}'
+    jp "Workspace auditor" workspacerole e2e-ws-auditor '{.metadata.annotations.kubesphere\.io/alias-name}'
     jp "WorkspaceRole/e2e-ws-admin" workspacerolebinding alice-e2e-ws-admin '{.roleRef.kind}/{.roleRef.name}'
     jp e2e-ws namespace "$NS" '{.metadata.labels.kubesphere\.io/workspace}'
     jp Active namespace "$NS" '{.status.phase}'
@@ -380,11 +380,52 @@ $out" >&2
     }
     out=$(k get workspaceroles)
     expect_eq "$(header "$out")" "NAME WORKSPACE ALIAS AGE" "get workspaceroles header"
-    [[ $(row "$out" e2e-ws-admin) == "e2e-ws-admin e2e-ws Workspace admin "* ]] || {
-        say "    FAIL: get workspaceroles: no row 'e2e-ws-admin e2e-ws Workspace admin AGE' in:
-$(grep -E '^(NAME|e2e-ws-admin) ' <<<"$out")" >&2
+    [[ $(row "$out" e2e-ws-auditor) == "e2e-ws-auditor e2e-ws Workspace auditor "* ]] || {
+        say "    FAIL: get workspaceroles: no row 'e2e-ws-auditor e2e-ws Workspace auditor AGE' in:
+$(grep -E '^(NAME|e2e-ws-auditor) ' <<<"$out")" >&2
         bad=1
     }
+    ((bad == 0))
+}
+
+# Whether `kubectl get ARGS -o jsonpath=PATH` prints EXPECTED (no output).
+holds() { # EXPECTED ARGS... PATH
+    [[ "$(k get "${@:2:$#-2}" -o "jsonpath=${*: -1}" 2>/dev/null)" == "$1" ]]
+}
+
+# What the in-process controllers make of the manifest, as KubeSphere's
+# would: checked through kubectl alone.
+controllers() {
+    local out base role bad=0
+    check() { # DESCRIPTION EXPECTED ARGS... PATH
+        local what=$1
+        shift
+        eventually 20 holds "$@" || {
+            say "    FAIL: $what: expected '$1' from kubectl get ${*:2:$#-2} -o jsonpath=${*: -1}, got '$(k get "${@:2:$#-2}" -o "jsonpath=${*: -1}" 2>&1)'" >&2
+            bad=1
+        }
+    }
+    check "the user controller disabled alice, who has no password" Disabled user alice '{.status.state}'
+    check "the workspacetemplate controller made the workspace" "alice wonderland" \
+        workspace e2e-ws '{.spec.manager} {.metadata.labels.team}'
+    for base in admin regular viewer self-provisioner; do
+        check "workspace role e2e-ws-$base, owned by its template" "e2e-ws WorkspaceTemplate/e2e-ws" \
+            workspacerole "e2e-ws-$base" '{.metadata.labels.kubesphere\.io/workspace} {.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}'
+    done
+    check "the manager's binding" "User/alice WorkspaceRole/e2e-ws-admin" \
+        workspacerolebinding e2e-ws-admin '{.subjects[0].kind}/{.subjects[0].name} {.roleRef.kind}/{.roleRef.name}'
+    check "the namespace is owned by its workspace and labelled" "Workspace/e2e-ws $NS" \
+        namespace "$NS" '{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {.metadata.labels.kubesphere\.io/namespace}'
+    for role in admin operator viewer; do
+        check "default role $role in $NS" "$role" role "$role" -n "$NS" '{.metadata.name}'
+    done
+    check "the platform-admin admin is a cluster-admin" "ClusterRole/cluster-admin User/admin" \
+        clusterrolebinding admin-cluster-admin '{.roleRef.kind}/{.roleRef.name} {.subjects[0].kind}/{.subjects[0].name}'
+    # What they did is in the events, and describe shows it.
+    out=$(k describe workspacetemplate e2e-ws)
+    expect_contains "$out" "Synced" "kubectl describe workspacetemplate e2e-ws: events"
+    out=$(k get events -A -o 'jsonpath={.items[*].reason}')
+    expect_contains "$out" "Synced" "kubectl get events -A: the controllers' events"
     ((bad == 0))
 }
 
@@ -867,6 +908,7 @@ step "kubectl apply -f again: everything unchanged" reapply_manifest
 step "kubectl get -o yaml / jsonpath: fields round-trip" get_yaml
 step "kubectl get: tables" get_tables
 step "kubectl get: printer columns with escaped dots in their JSONPath" get_tables_escaped_paths
+step "the controllers: user, workspace template, namespace, platform-admin" controllers
 step "kubectl patch (merge, json, strategic), label, annotate" patches
 step "kubectl wait" waits
 step "kubectl get leases,events -A" leases_events
