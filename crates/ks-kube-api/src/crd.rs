@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
-use crate::kinds::Names;
 use crate::kinds::custom::CustomResource;
+use crate::kinds::{Names, Strategy as _};
 use crate::resources::{Column, ResourceDef};
 
 /// The resources one CRD object defines (its served versions).
@@ -92,6 +92,7 @@ pub fn crd_defs(crd: &Value) -> Vec<ResourceDef> {
             schema: schema.clone(),
             columns: columns.clone(),
         };
+        let selectable = strategy.selectable_fields();
         defs.push(ResourceDef {
             group: group.clone(),
             version: version_name,
@@ -109,6 +110,7 @@ pub fn crd_defs(crd: &Value) -> Vec<ResourceDef> {
             crd: Some(name.clone()),
             storage: version.get("storage") == Some(&Value::Bool(true)),
             stored_as: None,
+            selectable,
         });
     }
     defs
@@ -177,6 +179,17 @@ mod tests {
         assert!(d.namespaced && d.status && d.storage);
         assert_eq!(d.columns[0].json_path, ".spec.cronSpec");
         assert_eq!(d.crd.as_deref(), Some("crontabs.stable.example.com"));
+        assert!(d.selectable.resolve("metadata.namespace").is_ok());
         assert!(crd_defs(&serde_json::json!({"spec": {}})).is_empty());
+        // A cluster-scoped custom resource takes no `metadata.namespace`
+        // selector, as apiextensions-apiserver's field label conversion.
+        let mut cluster = crd.clone();
+        cluster["spec"]["scope"] = "Cluster".into();
+        let d = &crd_defs(&cluster)[0];
+        assert!(d.selectable.resolve("metadata.name").is_ok());
+        assert_eq!(
+            d.selectable.resolve("metadata.namespace").unwrap_err(),
+            "field label not supported: metadata.namespace"
+        );
     }
 }

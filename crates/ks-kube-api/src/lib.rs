@@ -33,7 +33,9 @@
 //! is the ordered chain of mutating then validating plugins every write
 //! passes; [`resources`] is the registry of served resources, fed by the
 //! kinds and by [`crd`]; `api` answers requests (parsed with
-//! ks-request-info) without a per-kind branch; `gc` completes deletions
+//! ks-request-info) without a per-kind branch; [`selectable`] says what a
+//! field selector may name on each resource and reads it from stored
+//! objects; `gc` completes deletions
 //! (owner references, finalizers, namespaces); [`patch`] implements the
 //! patch formats; `openapi` builds the OpenAPI documents.
 
@@ -56,6 +58,7 @@ pub mod patch;
 mod protobuf;
 pub mod resources;
 mod schema;
+pub mod selectable;
 pub mod table;
 pub mod user;
 

@@ -8,6 +8,9 @@ use ks_request_info::selector::{FieldSelector, LabelSelector};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::error::ApiError;
+use crate::selectable::{FieldReads, Selectable, SelectableFields};
+
 /// The metadata fields the server reads from stored objects without
 /// decoding everything else (lists and watches filter on these).
 #[derive(Debug, Default, Deserialize)]
@@ -33,35 +36,77 @@ pub struct MetaFields {
     pub labels: BTreeMap<String, String>,
 }
 
-/// Label and field selectors of a list or watch.
+/// Label and field selectors of a list, watch or deletecollection, checked
+/// against what the resource lets a field selector name.
 #[derive(Debug, Default)]
 pub struct Selectors {
-    /// Parsed `labelSelector`, if any.
-    pub label: Option<LabelSelector>,
-    /// Parsed `fieldSelector`, if any.
-    pub field: Option<FieldSelector>,
+    label: Option<LabelSelector>,
+    field: Option<FieldSelector>,
+    /// What the field selector reads beyond metadata; `None` when it names
+    /// metadata only, and objects are matched on a metadata-only decode.
+    reads: Option<FieldReads>,
+    /// Whether matching needs the metadata (labels, `metadata.*` terms).
+    with_meta: bool,
 }
 
 impl Selectors {
+    /// Selectors over a resource whose selectable fields are `fields`.
+    /// Fails with Kubernetes' message (a 400) when the field selector
+    /// names a field the resource does not take.
+    pub fn new(
+        label: Option<LabelSelector>,
+        field: Option<FieldSelector>,
+        fields: &SelectableFields,
+    ) -> Result<Self, ApiError> {
+        let mut extra = Vec::new();
+        let mut with_meta = label.as_ref().is_some_and(|l| !l.is_empty());
+        for req in field.iter().flat_map(FieldSelector::requirements) {
+            match fields.resolve(&req.field).map_err(ApiError::bad_request)? {
+                Selectable::Name | Selectable::Namespace => with_meta = true,
+                Selectable::Field(f) => extra.push(f),
+            }
+        }
+        let reads = (!extra.is_empty()).then(|| FieldReads::new(extra));
+        Ok(Selectors {
+            label,
+            field,
+            reads,
+            with_meta,
+        })
+    }
+
     /// True when nothing is selected on.
     pub fn is_empty(&self) -> bool {
         self.label.as_ref().is_none_or(|s| s.is_empty())
             && self.field.as_ref().is_none_or(|s| s.is_empty())
     }
 
-    /// Whether a stored object matches. Objects that do not decode never match.
+    /// Whether a stored object matches. Objects that do not decode never
+    /// match. Decodes metadata only unless the field selector names other
+    /// fields; then those are read in the same pass.
     pub fn matches_bytes(&self, bytes: &[u8]) -> bool {
         if self.is_empty() {
             return true;
         }
-        match serde_json::from_slice::<MetaView>(bytes) {
-            Ok(view) => self.matches(&view.metadata),
-            Err(_) => false,
+        match &self.reads {
+            None => match serde_json::from_slice::<MetaView>(bytes) {
+                Ok(view) => self.matches_with(&view.metadata, |_| None),
+                Err(_) => false,
+            },
+            Some(reads) => match reads.read(bytes, self.with_meta) {
+                Ok(values) => self.matches_with(&values.meta, |label| reads.value(&values, label)),
+                Err(_) => false,
+            },
         }
     }
 
-    /// Whether an object's metadata matches.
-    pub fn matches(&self, meta: &MetaFields) -> bool {
+    /// Whether an object with this metadata and these other fields
+    /// (`fields`, by selector name) matches.
+    fn matches_with<'f>(
+        &self,
+        meta: &'f MetaFields,
+        fields: impl Fn(&str) -> Option<&'f str>,
+    ) -> bool {
         if let Some(label) = &self.label
             && !label.matches(&meta.labels)
         {
@@ -71,7 +116,7 @@ impl Selectors {
             let ok = field.matches(|key| match key {
                 "metadata.name" => Some(meta.name.as_str()),
                 "metadata.namespace" => Some(meta.namespace.as_str()),
-                _ => None,
+                other => fields(other),
             });
             if !ok {
                 return false;
@@ -80,9 +125,6 @@ impl Selectors {
         true
     }
 }
-
-/// The fields a field selector may name on every resource.
-pub const SELECTABLE_FIELDS: &[&str] = &["metadata.name", "metadata.namespace"];
 
 /// `metadata` of an object, created if missing. Fails if `obj` is not an
 /// object or `metadata` is not one.
@@ -339,10 +381,12 @@ mod tests {
 
     #[test]
     fn selectors_match_labels_and_fields() {
-        let sel = Selectors {
-            label: Some(LabelSelector::parse("app=web,tier!=db,!legacy").unwrap()),
-            field: Some(FieldSelector::parse("metadata.namespace=default").unwrap()),
-        };
+        let sel = Selectors::new(
+            Some(LabelSelector::parse("app=web,tier!=db,!legacy").unwrap()),
+            Some(FieldSelector::parse("metadata.namespace=default").unwrap()),
+            &SelectableFields::Metadata,
+        )
+        .unwrap();
         let yes = br#"{"metadata":{"name":"a","namespace":"default","labels":{"app":"web"}}}"#;
         let no1 = br#"{"metadata":{"name":"a","namespace":"default","labels":{"app":"web","legacy":"1"}}}"#;
         let no2 = br#"{"metadata":{"name":"a","namespace":"other","labels":{"app":"web"}}}"#;

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 
 use crate::kinds::{StoredAs, Strategy};
+use crate::selectable::SelectableFields;
 
 /// An additional printer column (`kubectl get` output).
 #[derive(Clone, Debug, PartialEq)]
@@ -70,6 +71,9 @@ pub struct ResourceDef {
     /// Set when the objects live in another resource's storage, in its
     /// form (events.k8s.io/v1 events are stored as core/v1 events).
     pub stored_as: Option<StoredAs>,
+    /// What a field selector may name, and where the values are stored
+    /// (from [`Strategy::selectable_fields`]).
+    pub selectable: SelectableFields,
 }
 
 impl ResourceDef {
@@ -92,6 +96,7 @@ impl ResourceDef {
         let names = strategy.names();
         let schema = crate::openapi::builtin_schema(&names.group, &names.kind);
         let stored_as = strategy.stored_as();
+        let selectable = strategy.selectable_fields();
         ResourceDef {
             list_kind: format!("{}List", names.kind),
             group: names.group,
@@ -109,6 +114,7 @@ impl ResourceDef {
             crd: None,
             storage: stored_as.is_none(),
             stored_as,
+            selectable,
         }
     }
 

@@ -16,7 +16,7 @@ use super::negotiate::{self, Format};
 use super::{Params, Target};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
-use crate::object::{SELECTABLE_FIELDS, Selectors};
+use crate::object::Selectors;
 use crate::resources::ResourceDef;
 use crate::table;
 
@@ -93,8 +93,9 @@ fn stored_at_version(def: &ResourceDef, stored: &[u8]) -> bool {
         .is_some_and(|r| r.first() == Some(&b'"'))
 }
 
-/// Parses and checks the selectors of a list, watch or deletecollection.
-pub(crate) fn selectors(info: &RequestInfo<'_>) -> ApiResult<Selectors> {
+/// Parses the selectors of a list, watch or deletecollection, and checks
+/// the field selector against what `def` lets it name.
+pub(crate) fn selectors(info: &RequestInfo<'_>, def: &ResourceDef) -> ApiResult<Selectors> {
     let label = if info.label_selector.is_empty() {
         None
     } else {
@@ -106,19 +107,12 @@ pub(crate) fn selectors(info: &RequestInfo<'_>) -> ApiResult<Selectors> {
     let field = if info.field_selector.is_empty() {
         None
     } else {
-        let sel = FieldSelector::parse(&info.field_selector)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        for req in sel.requirements() {
-            if !SELECTABLE_FIELDS.contains(&req.field.as_str()) {
-                return Err(ApiError::bad_request(format!(
-                    "field label not supported: {}",
-                    req.field
-                )));
-            }
-        }
-        Some(sel)
+        Some(
+            FieldSelector::parse(&info.field_selector)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        )
     };
-    Ok(Selectors { label, field })
+    Selectors::new(label, field, &def.selectable)
 }
 
 /// A decoded continue token.
@@ -300,7 +294,7 @@ pub(super) async fn list(
     params: &Params,
     info: &RequestInfo<'_>,
 ) -> ApiResult<Response> {
-    let selectors = selectors(info)?;
+    let selectors = selectors(info, &target.def)?;
     let ns = (!target.namespace.is_empty()).then_some(target.namespace);
     let prefix = target.def.prefix_in(ns);
     let page = read_page(app, &prefix, &selectors, params).await?;

@@ -45,7 +45,7 @@ pub(super) async fn watch(
             "watch streams are served as JSON only",
         ));
     }
-    let selectors = selectors(info)?;
+    let selectors = selectors(info, &target.def)?;
     let def = Arc::clone(&target.def);
     let ns = (!target.namespace.is_empty()).then_some(target.namespace);
     let prefix = def.prefix_in(ns);
@@ -231,21 +231,30 @@ impl WatchContext {
         Some(bytes)
     }
 
+    /// The line for a store event, as kube-apiserver's watch cache turns
+    /// changes into events for a watcher with selectors: an object that
+    /// starts matching is ADDED; one that stops matching is DELETED, with
+    /// its previous content at the event's revision.
     fn event(&mut self, event: &ks_store::Event) -> Option<Bytes> {
-        let now = self.selectors.matches_bytes(&event.kv.value);
-        let before = event
-            .prev
-            .as_ref()
-            .is_some_and(|p| self.selectors.matches_bytes(&p.value));
-        let (kind, revision) = match event.kind {
-            EventKind::Created if now => ("ADDED", None),
-            EventKind::Modified if now && before => ("MODIFIED", None),
-            EventKind::Modified if now => ("ADDED", None),
-            EventKind::Modified if before => ("DELETED", None),
-            EventKind::Deleted if now => ("DELETED", Some(event.revision)),
+        let matches = |bytes: &[u8]| self.selectors.matches_bytes(bytes);
+        let (kind, stored, revision) = match event.kind {
+            EventKind::Created if matches(&event.kv.value) => ("ADDED", &event.kv.value, None),
+            EventKind::Deleted if matches(&event.kv.value) => {
+                ("DELETED", &event.kv.value, Some(event.revision))
+            }
+            EventKind::Modified => {
+                let now = matches(&event.kv.value);
+                let before = event.prev.as_ref().map_or(now, |p| matches(&p.value));
+                match (now, before, &event.prev) {
+                    (true, true, _) => ("MODIFIED", &event.kv.value, None),
+                    (true, false, _) => ("ADDED", &event.kv.value, None),
+                    (false, true, Some(prev)) => ("DELETED", &prev.value, Some(event.revision)),
+                    _ => return None,
+                }
+            }
             _ => return None,
         };
-        let bytes = self.object_bytes(&event.kv.value, revision)?;
+        let bytes = self.object_bytes(stored, revision)?;
         Some(line(kind, &bytes))
     }
 

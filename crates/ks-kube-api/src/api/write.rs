@@ -867,7 +867,7 @@ pub(super) async fn delete_collection(
     body: &[u8],
 ) -> ApiResult<Response> {
     let opts = delete_options(params, body)?;
-    let selectors = selectors(info)?;
+    let selectors = selectors(info, &target.def)?;
     let def = &target.def;
     let ns = (!target.namespace.is_empty()).then_some(target.namespace);
     let prefix = def.prefix_in(ns);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Names, Strategy, Validation};
+use super::{Names, SelectableFields, Strategy, Validation};
 use crate::error::ApiResult;
 use crate::resources::Column;
 use crate::table::TableColumn;
@@ -64,6 +64,16 @@ impl Strategy for CustomResource {
 
     fn delete_returns_object(&self) -> bool {
         true
+    }
+
+    /// apiextensions-apiserver's rule: `metadata.name`, and
+    /// `metadata.namespace` for a namespaced resource only.
+    /// (`spec.versions[].selectableFields` is not read yet.)
+    fn selectable_fields(&self) -> SelectableFields {
+        SelectableFields::Kind {
+            namespace: self.names.namespaced,
+            fields: &[],
+        }
     }
 
     fn table_columns(&self) -> Option<Vec<TableColumn>> {

@@ -3,7 +3,7 @@
 use k8s_openapi::api::core::v1::Event;
 use serde_json::{Value, json};
 
-use super::{Names, Strategy, Validation, encode, openapi_of};
+use super::{Names, SelectableField, SelectableFields, Strategy, Validation, encode, openapi_of};
 use crate::error::ApiResult;
 use crate::object::{age_seconds, human_duration, meta_str};
 use crate::patch::{METADATA, Shape, StrategicSchema};
@@ -13,6 +13,28 @@ use ks_types::validation::{FieldError, FieldPath, qualified_name};
 /// core/v1 Event.
 #[derive(Debug)]
 pub struct Events;
+
+/// The fields a core/v1 event selector may name beyond metadata
+/// (Kubernetes' `pkg/apis/core/v1/conversion.go` field label conversion
+/// for Event, valued by `pkg/registry/core/event/strategy.go`
+/// `ToSelectableFields`): `source` is `source.component`, else the
+/// reporting component, as Kubernetes falls back to `reportingController`.
+pub const SELECTABLE: &[SelectableField] = &[
+    SelectableField::new("involvedObject.kind", &["involvedObject.kind"]),
+    SelectableField::new("involvedObject.namespace", &["involvedObject.namespace"]),
+    SelectableField::new("involvedObject.name", &["involvedObject.name"]),
+    SelectableField::new("involvedObject.uid", &["involvedObject.uid"]),
+    SelectableField::new("involvedObject.apiVersion", &["involvedObject.apiVersion"]),
+    SelectableField::new(
+        "involvedObject.resourceVersion",
+        &["involvedObject.resourceVersion"],
+    ),
+    SelectableField::new("involvedObject.fieldPath", &["involvedObject.fieldPath"]),
+    SelectableField::new("reason", &["reason"]),
+    SelectableField::new("reportingComponent", &["reportingComponent"]),
+    SelectableField::new("source", &["source.component", "reportingComponent"]),
+    SelectableField::new("type", &["type"]),
+];
 
 /// Only metadata carries patch strategies.
 static STRATEGIC: StrategicSchema = StrategicSchema::new("", "Event", Shape::Struct(&[METADATA]));
@@ -139,6 +161,13 @@ impl Strategy for Events {
 
     fn openapi(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
         Some(openapi_of::<Event>(generator))
+    }
+
+    fn selectable_fields(&self) -> SelectableFields {
+        SelectableFields::Kind {
+            namespace: true,
+            fields: SELECTABLE,
+        }
     }
 }
 

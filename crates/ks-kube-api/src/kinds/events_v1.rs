@@ -14,7 +14,9 @@ use k8s_openapi::api::events::v1::Event;
 use serde_json::{Map, Value};
 
 use super::event::{EventFacts, str_of, validate_legacy};
-use super::{Names, StoredAs, Strategy, Validation, encode, openapi_of};
+use super::{
+    Names, SelectableField, SelectableFields, StoredAs, Strategy, Validation, encode, openapi_of,
+};
 use crate::error::ApiResult;
 use crate::object::meta_str;
 use crate::patch::{METADATA, Shape, StrategicSchema};
@@ -24,6 +26,31 @@ use ks_types::validation::{FieldError, FieldPath};
 /// events.k8s.io/v1 Event, stored as a core/v1 Event.
 #[derive(Debug)]
 pub struct Events;
+
+/// The fields an events.k8s.io/v1 selector may name beyond metadata, by
+/// their events.k8s.io names only (Kubernetes'
+/// `pkg/apis/events/v1/conversion.go` maps each to the core field of
+/// `ToSelectableFields`; `involvedObject.*`, `reportingComponent`,
+/// `deprecatedSource` and `note` are refused). The values are read from
+/// the stored core/v1 form, as the core fields of the same meaning.
+pub const SELECTABLE: &[SelectableField] = &[
+    SelectableField::new("reason", &["reason"]),
+    SelectableField::new("regarding.kind", &["involvedObject.kind"]),
+    SelectableField::new("regarding.namespace", &["involvedObject.namespace"]),
+    SelectableField::new("regarding.name", &["involvedObject.name"]),
+    SelectableField::new("regarding.uid", &["involvedObject.uid"]),
+    SelectableField::new("regarding.apiVersion", &["involvedObject.apiVersion"]),
+    SelectableField::new(
+        "regarding.resourceVersion",
+        &["involvedObject.resourceVersion"],
+    ),
+    SelectableField::new("regarding.fieldPath", &["involvedObject.fieldPath"]),
+    SelectableField::new("reportingController", &["reportingComponent"]),
+    // Kept by Kubernetes though events.k8s.io has no `source` field: the
+    // deprecated source's component, else the reporting controller.
+    SelectableField::new("source", &["source.component", "reportingComponent"]),
+    SelectableField::new("type", &["type"]),
+];
 
 /// Only metadata carries patch strategies.
 static STRATEGIC: StrategicSchema =
@@ -118,6 +145,13 @@ impl Strategy for Events {
             to_storage: to_core,
             from_storage: from_core,
         })
+    }
+
+    fn selectable_fields(&self) -> SelectableFields {
+        SelectableFields::Kind {
+            namespace: true,
+            fields: SELECTABLE,
+        }
     }
 }
 

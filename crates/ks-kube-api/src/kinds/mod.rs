@@ -29,6 +29,7 @@ use serde_json::{Map, Value};
 pub use crate::api::params::FieldValidation;
 use crate::error::{ApiError, ApiResult, Cause};
 use crate::patch::StrategicSchema;
+pub use crate::selectable::{SelectableField, SelectableFields};
 use crate::table::TableColumn;
 use ks_types::validation::{FieldError, FieldPath};
 
@@ -323,6 +324,14 @@ pub trait Strategy: Send + Sync + fmt::Debug + 'static {
     /// written.
     fn stored_as(&self) -> Option<StoredAs> {
         None
+    }
+
+    /// What a field selector may name (`fieldSelector` of list, watch and
+    /// deletecollection), as the kind's field label conversion in
+    /// Kubernetes has it, and where each field's value is in the stored
+    /// object. Default: `metadata.name` and `metadata.namespace`.
+    fn selectable_fields(&self) -> SelectableFields {
+        SelectableFields::Metadata
     }
 
     /// Decodes the kind's Kubernetes protobuf message (the `raw` of a

@@ -3,7 +3,9 @@
 use k8s_openapi::api::core::v1::Namespace;
 use serde_json::{Map, Value, json};
 
-use super::{NameRule, Names, Strategy, Validation, encode, openapi_of};
+use super::{
+    NameRule, Names, SelectableField, SelectableFields, Strategy, Validation, encode, openapi_of,
+};
 use crate::error::ApiResult;
 use crate::object::meta_str;
 use crate::patch::{METADATA, PatchStrategy, Shape, StrategicSchema, field};
@@ -109,5 +111,16 @@ impl Strategy for Namespaces {
 
     fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
         Some(crate::protobuf::namespace(raw))
+    }
+
+    /// Kubernetes' field label conversion for Namespace takes
+    /// `metadata.name` and `status.phase`, not `metadata.namespace`.
+    fn selectable_fields(&self) -> SelectableFields {
+        const FIELDS: &[SelectableField] =
+            &[SelectableField::new("status.phase", &["status.phase"])];
+        SelectableFields::Kind {
+            namespace: false,
+            fields: FIELDS,
+        }
     }
 }

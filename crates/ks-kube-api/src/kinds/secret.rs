@@ -3,7 +3,10 @@
 use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Map, Value};
 
-use super::{Names, Strategy, Validation, check_immutable_data, encode, openapi_of};
+use super::{
+    Names, SelectableField, SelectableFields, Strategy, Validation, check_immutable_data, encode,
+    openapi_of,
+};
 use crate::error::ApiResult;
 use crate::patch::{METADATA, Shape, StrategicSchema};
 use crate::table::TableColumn;
@@ -69,5 +72,14 @@ impl Strategy for Secrets {
 
     fn decode_protobuf(&self, raw: &[u8]) -> Option<Result<Map<String, Value>, String>> {
         Some(crate::protobuf::secret(raw))
+    }
+
+    /// Kubernetes' field label conversion for Secret: metadata and `type`.
+    fn selectable_fields(&self) -> SelectableFields {
+        const FIELDS: &[SelectableField] = &[SelectableField::new("type", &["type"])];
+        SelectableFields::Kind {
+            namespace: true,
+            fields: FIELDS,
+        }
     }
 }

@@ -41,6 +41,10 @@ fn custom_def(
         crd: Some(format!("{plural}.{group}")),
         storage: true,
         stored_as: None,
+        selectable: crate::selectable::SelectableFields::Kind {
+            namespace: namespaced,
+            fields: &[],
+        },
     }
 }
 
