@@ -388,6 +388,32 @@ $(grep -E '^(NAME|e2e-ws-auditor) ' <<<"$out")" >&2
     ((bad == 0))
 }
 
+describe_events() {
+    local uid out
+    k create configmap described -n default --from-literal=k=v >/dev/null
+    uid=$(k get configmap described -n default -o jsonpath='{.metadata.uid}')
+    k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Event
+metadata: {name: described.synced, namespace: default}
+involvedObject: {apiVersion: v1, kind: ConfigMap, name: described, namespace: default, uid: "$uid"}
+reason: Synced
+message: described synced
+type: Normal
+source: {component: e2e}
+YAML
+    out=$(k describe configmap described -n default)
+    expect_contains "$(tr -s ' ' <<<"$out")" "Normal Synced" "describe configmap: its event"
+    expect_contains "$out" "described synced" "describe configmap: event message"
+    expect_not_contains "$(grep '^Events:' <<<"$out")" "<none>" "describe configmap: Events not <none>"
+    expect_contains "$(k get events -n default --field-selector involvedObject.kind=ConfigMap,reason=Synced -o name)" \
+        "described.synced" "get events --field-selector"
+    expect_contains "$(k get events.events.k8s.io -n default --field-selector regarding.name=described -o name)" \
+        "described.synced" "get events.events.k8s.io --field-selector"
+    k delete event -n default described.synced >/dev/null
+    k delete configmap -n default described >/dev/null
+}
+
 # Whether `kubectl get ARGS -o jsonpath=PATH` prints EXPECTED (no output).
 holds() { # EXPECTED ARGS... PATH
     [[ "$(k get "${@:2:$#-2}" -o "jsonpath=${*: -1}" 2>/dev/null)" == "$1" ]]
@@ -912,6 +938,7 @@ step "the controllers: user, workspace template, namespace, platform-admin" cont
 step "kubectl patch (merge, json, strategic), label, annotate" patches
 step "kubectl wait" waits
 step "kubectl get leases,events -A" leases_events
+step "kubectl describe: an object's events" describe_events
 step "kubectl get --watch" watch
 step "kubectl create (ns, configmap, secret, role, rolebinding, clusterrole, clusterrolebinding, sa)" creates
 step "errors: NotFound, AlreadyExists, strict field validation" errors
