@@ -32,7 +32,8 @@
 //! - [`selection`]: the `--controllers` list ([`Controllers`]);
 //! - [`user`]: the `user` controller;
 //! - [`metrics`]: reconcile counts, errors, durations ([`Metrics`]);
-//! - [`backoff`]: per-object exponential backoff.
+//! - [`backoff`]: per-object exponential backoff;
+//! - [`leader`]: leader election over a Lease, for replicated deployments.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -46,6 +47,7 @@ use futures_util::{FutureExt as _, StreamExt as _};
 
 pub mod backoff;
 mod error;
+pub mod leader;
 pub mod metrics;
 mod runtime;
 pub mod selection;
