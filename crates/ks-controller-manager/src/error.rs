@@ -58,6 +58,13 @@ pub enum Error {
     /// A cache's watch ended (the controller is shutting down).
     #[error("a cache of the controller stopped")]
     CacheClosed,
+    /// Leader election's settings break one of client-go's constraints
+    /// (see [`crate::leader::LeaderElection::validate`]).
+    #[error("leader election: {reason}")]
+    InvalidLeaderElection {
+        /// Which constraint, with the values given.
+        reason: String,
+    },
     /// Adding or removing a finalizer failed, or the cleanup or apply step
     /// inside it did.
     #[error("{0}")]

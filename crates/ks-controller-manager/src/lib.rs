@@ -35,7 +35,8 @@
 //!   [`globalrolebinding`]: the controllers, each documenting KubeSphere's
 //!   semantics and where ks-rs deliberately differs;
 //! - [`metrics`]: reconcile counts, errors, durations ([`Metrics`]);
-//! - [`backoff`]: per-object exponential backoff.
+//! - [`backoff`]: per-object exponential backoff;
+//! - [`leader`]: leader election over a Lease, for replicated deployments.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -50,6 +51,7 @@ use futures_util::{FutureExt as _, StreamExt as _};
 pub mod backoff;
 mod error;
 pub mod globalrolebinding;
+pub mod leader;
 pub mod metrics;
 pub mod namespace;
 mod runtime;
