@@ -31,6 +31,9 @@
 //! Modules:
 //! - [`selection`]: the `--controllers` list ([`Controllers`]);
 //! - [`user`]: the `user` controller;
+//! - [`loginrecord`]: the `loginrecord` controller;
+//! - [`groupbinding`]: the `groupbinding` controller;
+//! - [`group`]: the `group` controller;
 //! - [`metrics`]: reconcile counts, errors, durations ([`Metrics`]);
 //! - [`backoff`]: per-object exponential backoff.
 
@@ -46,6 +49,9 @@ use futures_util::{FutureExt as _, StreamExt as _};
 
 pub mod backoff;
 mod error;
+pub mod group;
+pub mod groupbinding;
+pub mod loginrecord;
 pub mod metrics;
 mod runtime;
 pub mod selection;
@@ -167,6 +173,9 @@ impl Manager {
             };
             let controller = match name {
                 user::NAME => user::start(start),
+                loginrecord::NAME => loginrecord::start(start),
+                groupbinding::NAME => groupbinding::start(start),
+                group::NAME => group::start(start),
                 other => {
                     tracing::error!(controller = other, "listed as implemented but not wired");
                     continue;

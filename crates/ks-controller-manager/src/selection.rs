@@ -57,8 +57,14 @@ pub const ALL_CONTROLLERS: &[&str] = &[
     "globalrulegroup",
 ];
 
-/// The controllers this crate implements so far.
-pub const IMPLEMENTED_CONTROLLERS: &[&str] = &[crate::user::NAME];
+/// The controllers this crate implements so far, in [`ALL_CONTROLLERS`]'
+/// order.
+pub const IMPLEMENTED_CONTROLLERS: &[&str] = &[
+    crate::user::NAME,
+    crate::loginrecord::NAME,
+    crate::groupbinding::NAME,
+    crate::group::NAME,
+];
 
 /// One item of the list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,9 +246,11 @@ mod tests {
 
     #[test]
     fn implemented_are_known() {
-        for n in IMPLEMENTED_CONTROLLERS {
-            assert!(ALL_CONTROLLERS.contains(n), "{n}");
-        }
+        let positions: Vec<usize> = IMPLEMENTED_CONTROLLERS
+            .iter()
+            .map(|n| ALL_CONTROLLERS.iter().position(|a| a == n).expect(n))
+            .collect();
+        assert!(positions.is_sorted(), "{IMPLEMENTED_CONTROLLERS:?}");
         let c: Controllers = "-user".parse().unwrap();
         assert_eq!(c.enabled_implemented().count(), 0);
     }
