@@ -33,7 +33,7 @@ use ks_types::iam::{User, WorkspaceRole, WorkspaceRoleBinding};
 use ks_types::tenant::Workspace;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::{WatchStreamExt as _, watcher};
-use kube::{Resource as _, ResourceExt as _};
+use kube::ResourceExt as _;
 use serde_json::json;
 
 /// A bcrypt hash (cost 10) of `P@88w0rd`, so that creating the managers

@@ -32,8 +32,9 @@
 //! - [`selection`]: the `--controllers` list ([`Controllers`]);
 //! - [`user`], [`workspacetemplate`], [`workspace`], [`workspacerole`]
 //!   (`workspacerole` and `workspacerolebinding`), [`namespace`],
-//!   [`globalrolebinding`]: the controllers, each documenting KubeSphere's
-//!   semantics and where ks-rs deliberately differs;
+//!   [`loginrecord`], [`globalrolebinding`], [`groupbinding`], [`group`]:
+//!   the controllers, each documenting KubeSphere's semantics and where
+//!   ks-rs deliberately differs;
 //! - [`metrics`]: reconcile counts, errors, durations ([`Metrics`]);
 //! - [`backoff`]: per-object exponential backoff;
 //! - [`leader`]: leader election over a Lease, for replicated deployments.
@@ -51,7 +52,10 @@ use futures_util::{FutureExt as _, StreamExt as _};
 pub mod backoff;
 mod error;
 pub mod globalrolebinding;
+pub mod group;
+pub mod groupbinding;
 pub mod leader;
+pub mod loginrecord;
 pub mod metrics;
 pub mod namespace;
 mod runtime;
@@ -187,6 +191,9 @@ impl Manager {
                 }
                 namespace::NAME => namespace::start(start),
                 globalrolebinding::NAME => globalrolebinding::start(start),
+                loginrecord::NAME => loginrecord::start(start),
+                groupbinding::NAME => groupbinding::start(start),
+                group::NAME => group::start(start),
                 other => {
                     tracing::error!(controller = other, "listed as implemented but not wired");
                     continue;

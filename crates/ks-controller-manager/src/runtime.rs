@@ -201,19 +201,21 @@ pub(crate) fn merge_map(
     }
 }
 
+/// Longest label value: an object with a longer name cannot be referenced
+/// by a label, so nothing selects its dependents.
+pub(crate) const LABEL_VALUE_MAX_LENGTH: usize = 63;
+
 /// Whether the API answered 404.
 pub(crate) fn is_not_found(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(status) if status.code == 404)
 }
 
 /// Whether the API answered 409 (a conflict or an existing object).
-#[allow(dead_code)] // for the controllers to come
 pub(crate) fn is_conflict(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(status) if status.code == 409)
 }
 
 /// `Ok(None)` for a 404, the object otherwise.
-#[allow(dead_code)]
 pub(crate) async fn get_opt<K>(
     api: &Api<K>,
     name: &str,
@@ -228,8 +230,10 @@ where
 }
 
 /// A controller ownerReference to `owner` (`controller: true`,
-/// `blockOwnerDeletion: true`), as Go's `SetControllerReference` builds it.
+/// `blockOwnerDeletion: true`), as `metav1.NewControllerRef` builds it.
+/// `None` if `owner` has no uid yet.
 pub(crate) fn controller_ref<K: Resource<DynamicType = ()>>(owner: &K) -> Option<OwnerReference> {
+    // kube's own controller_owner_ref leaves blockOwnerDeletion unset.
     owner.controller_owner_ref(&()).map(|r| OwnerReference {
         block_owner_deletion: Some(true),
         ..r
@@ -302,18 +306,34 @@ where
         if item.meta().deletion_timestamp.is_some() {
             continue;
         }
-        let name = item.name_any();
-        match api_in(item.namespace().as_deref())
-            .delete(&name, &DeleteParams::default())
-            .await
-        {
-            Ok(_) => {}
-            // Already gone: what we wanted.
-            Err(err) if is_not_found(&err) => {}
-            Err(err) => return Err(Error::kube("delete", kind, name)(err)),
-        }
+        delete_opt(&api_in(item.namespace().as_deref()), &item.name_any(), kind).await?;
     }
     Ok(())
+}
+
+/// Deletes `name`; `Ok(false)` if it was already gone.
+pub(crate) async fn delete_opt<K>(
+    api: &Api<K>,
+    name: &str,
+    kind: &'static str,
+) -> Result<bool, Error>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(true),
+        // Already gone: what we wanted.
+        Err(err) if is_not_found(&err) => Ok(false),
+        Err(err) => Err(Error::kube("delete", kind, name)(err)),
+    }
+}
+
+/// The objects of a controller's `store` whose label `key` is `value`.
+pub(crate) fn labelled<K>(store: &Store<K>, key: &str, value: &str) -> Vec<Arc<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    store.state_filter(|o| o.labels().get(key).map(String::as_str) == Some(value))
 }
 
 /// The API of a cluster-scoped kind, whatever the (absent) namespace.

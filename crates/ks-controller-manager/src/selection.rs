@@ -57,7 +57,8 @@ pub const ALL_CONTROLLERS: &[&str] = &[
     "globalrulegroup",
 ];
 
-/// The controllers this crate implements so far.
+/// The controllers this crate implements so far, in [`ALL_CONTROLLERS`]'
+/// order.
 pub const IMPLEMENTED_CONTROLLERS: &[&str] = &[
     crate::user::NAME,
     crate::workspacetemplate::NAME,
@@ -65,7 +66,10 @@ pub const IMPLEMENTED_CONTROLLERS: &[&str] = &[
     crate::workspacerole::WORKSPACE_ROLE,
     crate::workspacerole::WORKSPACE_ROLE_BINDING,
     crate::namespace::NAME,
+    crate::loginrecord::NAME,
     crate::globalrolebinding::NAME,
+    crate::groupbinding::NAME,
+    crate::group::NAME,
 ];
 
 /// One item of the list.
@@ -248,9 +252,11 @@ mod tests {
 
     #[test]
     fn implemented_are_known() {
-        for n in IMPLEMENTED_CONTROLLERS {
-            assert!(ALL_CONTROLLERS.contains(n), "{n}");
-        }
+        let positions: Vec<usize> = IMPLEMENTED_CONTROLLERS
+            .iter()
+            .map(|n| ALL_CONTROLLERS.iter().position(|a| a == n).expect(n))
+            .collect();
+        assert!(positions.is_sorted(), "{IMPLEMENTED_CONTROLLERS:?}");
         let c: Controllers = "-user".parse().unwrap();
         assert_eq!(c.enabled_implemented().count(), 0);
     }

@@ -55,7 +55,10 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
 
-use crate::runtime::{Reconciler, cluster, delete_labelled, namespaced, normal_event, recorder};
+use crate::runtime::{
+    LABEL_VALUE_MAX_LENGTH, Reconciler, cluster, delete_labelled, namespaced, normal_event,
+    recorder,
+};
 use crate::{Error, Settings, Start};
 
 /// The controller's name in `--controllers`.
@@ -68,8 +71,6 @@ pub const REPORTER: &str = "user-controller";
 pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// bcrypt cost of password hashes (Go's `bcrypt.DefaultCost`).
 pub const BCRYPT_COST: u32 = 10;
-/// Longest label value: longer user names cannot be referenced by labels.
-pub(crate) const LABEL_VALUE_MAX_LENGTH: usize = 63;
 
 struct UserReconciler {
     client: Client,

@@ -200,6 +200,23 @@ impl Harness {
         names
     }
 
+    /// Polls until the objects of `api` matching `selector` are exactly
+    /// `want` (sorted names).
+    pub async fn wait_names<K>(&self, api: &Api<K>, selector: &str, want: &[&str])
+    where
+        K: Resource + Clone + DeserializeOwned + Debug,
+    {
+        self.eventually(&format!("{selector}: {want:?}"), || async {
+            let names = self.names(api, selector).await;
+            if names == want {
+                Ok(())
+            } else {
+                Err(format!("{names:?}"))
+            }
+        })
+        .await;
+    }
+
     /// Waits until the store's revision has not moved for 300 ms, and
     /// returns it.
     pub async fn quiet(&self) -> Revision {
@@ -272,4 +289,10 @@ impl Harness {
             server.shutdown().await;
         }
     }
+}
+
+/// The time `seconds` ago as an API timestamp (RFC 3339, whole seconds).
+pub fn seconds_ago(seconds: i64) -> String {
+    let t = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(seconds);
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

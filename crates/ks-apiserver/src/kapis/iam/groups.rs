@@ -46,9 +46,9 @@
 //! - `workspaces/{ws}/rolebindings` pages the union of the namespaces'
 //!   bindings, not each namespace's separately.
 //!
-//! Left to controllers ks-rs does not have yet: adding a group binding's
-//! group to the user's `spec.groups`, and cleaning a deleted group's
-//! bindings.
+//! Left to the controllers (`ks-controller-manager`'s `groupbinding` and
+//! `group`): adding a group binding's group to the user's `spec.groups`,
+//! and cleaning a deleted group's bindings.
 
 use std::sync::Arc;
 
