@@ -31,9 +31,9 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use ks_controller_manager::{IMPLEMENTED_CONTROLLERS, Metrics};
 use ks_types::iam::{User, WorkspaceRole, WorkspaceRoleBinding};
 use ks_types::tenant::Workspace;
+use kube::ResourceExt as _;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::{WatchStreamExt as _, watcher};
-use kube::ResourceExt as _;
 use serde_json::json;
 
 /// A bcrypt hash (cost 10) of `P@88w0rd`, so that creating the managers
@@ -88,15 +88,24 @@ impl Bench {
                     let kind = obj["kind"].as_str().unwrap().to_owned();
                     let reply = match kind.as_str() {
                         "User" => Api::<User>::all(client)
-                            .create(&PostParams::default(), &serde_json::from_value(obj).unwrap())
+                            .create(
+                                &PostParams::default(),
+                                &serde_json::from_value(obj).unwrap(),
+                            )
                             .await
                             .map(drop),
                         "Namespace" => Api::<Namespace>::all(client)
-                            .create(&PostParams::default(), &serde_json::from_value(obj).unwrap())
+                            .create(
+                                &PostParams::default(),
+                                &serde_json::from_value(obj).unwrap(),
+                            )
                             .await
                             .map(drop),
                         _ => Api::<ks_types::tenant::WorkspaceTemplate>::all(client)
-                            .create(&PostParams::default(), &serde_json::from_value(obj).unwrap())
+                            .create(
+                                &PostParams::default(),
+                                &serde_json::from_value(obj).unwrap(),
+                            )
                             .await
                             .map(drop),
                     };
@@ -163,7 +172,8 @@ async fn converge(b: &Bench, workspaces: usize, namespaces: usize) {
         .map(|i| user(&format!("manager-{i}"), HASH))
         .collect();
     b.create_all(managers).await;
-    b.settle(Duration::from_millis(500), Bench::reconciles).await;
+    b.settle(Duration::from_millis(500), Bench::reconciles)
+        .await;
 
     let templates: Vec<_> = (0..workspaces)
         .map(|i| {
@@ -224,8 +234,13 @@ async fn check_converged(b: &Bench, workspaces: usize, namespaces: usize) {
         .unwrap()
         .items;
     assert_eq!(nss.len(), namespaces);
-    assert!(nss.iter().all(|ns| ns.owner_references().len() == 1
-        && ns.finalizers().iter().any(|f| f == "finalizers.kubesphere.io/namespaces")));
+    assert!(nss.iter().all(|ns| {
+        ns.owner_references().len() == 1
+            && ns
+                .finalizers()
+                .iter()
+                .any(|f| f == "finalizers.kubesphere.io/namespaces")
+    }));
     let default_roles = Api::<Role>::all(c.clone()).list(&lp).await.unwrap().items;
     assert_eq!(default_roles.len(), 3 * namespaces);
     let creators = Api::<RoleBinding>::all(c.clone())
@@ -249,7 +264,11 @@ async fn resync(b: &Bench) -> Duration {
     let done = b
         .settle(Duration::from_millis(300), Bench::reconciles)
         .await;
-    assert_eq!(b.revision(), revision, "a resync of the converged state wrote");
+    assert_eq!(
+        b.revision(),
+        revision,
+        "a resync of the converged state wrote"
+    );
     done - started
 }
 

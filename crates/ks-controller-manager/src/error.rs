@@ -72,6 +72,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the object went away while its finalizer was being added or
+    /// removed: what the reconcile wanted, or no longer needs.
+    pub fn is_object_gone(&self) -> bool {
+        use kube::runtime::finalizer::Error as F;
+        matches!(self, Error::Finalizer(err)
+            if matches!(&**err, F::AddFinalizer(e) | F::RemoveFinalizer(e) if crate::runtime::is_not_found(e)))
+    }
+
     /// Whether the API refused a write because the object changed since it
     /// was read (409 Conflict): optimistic concurrency at work, retried at
     /// once.

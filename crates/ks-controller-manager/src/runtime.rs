@@ -90,7 +90,11 @@ async fn reconcile<R: Reconciler>(
 ) -> Result<Action, Error> {
     let running = ctx.metrics.start();
     let key = ObjectRef::from_obj(&*object);
-    let result = ctx.reconciler.reconcile(object).await;
+    let result = match ctx.reconciler.reconcile(object).await {
+        // Deleted while we added or removed our finalizer: nothing left to do.
+        Err(err) if err.is_object_gone() => Ok(Action::await_change()),
+        other => other,
+    };
     if result.is_ok() {
         running.succeeded();
         ctx.backoff.succeeded(&key);

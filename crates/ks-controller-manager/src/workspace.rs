@@ -61,7 +61,7 @@ pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
     );
     let controller = Controller::new(workspaces.clone(), watcher::Config::default())
         .watches_stream(namespace_changes, |ns| {
-            workspace_label(&ns).map(|ws| ObjectRef::new(ws))
+            workspace_label(&ns).map(ObjectRef::new)
         });
     let reconciler = WorkspaceReconciler {
         workspaces,
