@@ -50,6 +50,9 @@ pub fn in_process_client(router: Router, user: &str) -> kube::Client {
 
 /// Controllers running in the server.
 pub struct RunningControllers {
+    client: kube::Client,
+    selected: Controllers,
+    settings: Settings,
     metrics: Metrics,
     resync: Resync,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -62,23 +65,49 @@ impl std::fmt::Debug for RunningControllers {
     }
 }
 
+/// Runs `manager` on a task until the returned sender fires (or drops).
+fn spawn(manager: Manager) -> (tokio::sync::oneshot::Sender<()>, JoinHandle<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(manager.run(async move {
+        let _ = stopped.await;
+    }));
+    (stop, task)
+}
+
 impl RunningControllers {
     /// Starts the `selected` controllers against `router`.
     pub fn start(router: Router, selected: Controllers, settings: Settings) -> Self {
         let client = in_process_client(router, IDENTITY);
-        let manager = Manager::new(client, selected, settings);
+        let manager = Manager::new(client.clone(), selected.clone(), settings.clone());
         let metrics = manager.metrics();
         let resync = manager.resync();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(manager.run(async move {
-            let _ = stopped.await;
-        }));
+        let (stop, task) = spawn(manager);
         RunningControllers {
+            client,
+            selected,
+            settings,
             metrics,
             resync,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Stops them (as [`RunningControllers::stop`]) and starts them again
+    /// from scratch, with empty caches and queues, as a restarted process
+    /// would; the metrics keep counting.
+    pub async fn restart(&mut self, grace: Duration) {
+        self.stop(grace).await;
+        let manager = Manager::new(
+            self.client.clone(),
+            self.selected.clone(),
+            self.settings.clone(),
+        )
+        .with_metrics(self.metrics.clone());
+        self.resync = manager.resync();
+        let (stop, task) = spawn(manager);
+        self.stop = Some(stop);
+        self.task = Some(task);
     }
 
     /// Their metrics.

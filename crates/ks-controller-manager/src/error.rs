@@ -72,6 +72,13 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether this is the API's 404 for the object `kind`/`name` itself
+    /// (deleted while it was being reconciled: nothing left to do).
+    pub fn is_not_found_for(&self, kind: &str, name: &str) -> bool {
+        matches!(self, Error::Kube { kind: k, name: n, source, .. }
+            if *k == kind && n == name && crate::runtime::is_not_found(source))
+    }
+
     /// Whether the object went away while its finalizer was being added or
     /// removed: what the reconcile wanted, or no longer needs.
     pub fn is_object_gone(&self) -> bool {
@@ -89,7 +96,12 @@ impl Error {
             Error::Kube { source, .. } => crate::runtime::is_conflict(source),
             Error::Finalizer(err) => match &**err {
                 F::ApplyFailed(e) | F::CleanupFailed(e) => e.is_conflict(),
-                F::AddFinalizer(e) | F::RemoveFinalizer(e) => crate::runtime::is_conflict(e),
+                // The finalizer helper's JSON patch tests the list it read:
+                // a stale read fails that test (422), a conflict in effect.
+                F::AddFinalizer(e) | F::RemoveFinalizer(e) => {
+                    crate::runtime::is_conflict(e)
+                        || matches!(e, kube::Error::Api(s) if s.code == 422)
+                }
                 _ => false,
             },
             _ => false,

@@ -155,6 +155,13 @@ impl Manager {
         }
     }
 
+    /// Records into `metrics` instead of fresh ones (so that a restarted
+    /// manager keeps counting where the previous one stopped).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// The controllers' metrics (shared with the running controllers).
     pub fn metrics(&self) -> Metrics {
         self.metrics.clone()

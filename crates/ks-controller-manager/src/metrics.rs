@@ -166,35 +166,35 @@ impl ControllerMetrics {
         Running {
             metrics: self,
             started: std::time::Instant::now(),
-            ok: false,
         }
     }
 }
 
-/// A reconcile under way.
+/// A reconcile under way. It counts as a success or a failure when
+/// [`Running::finished`] says so; dropped unfinished (the controller shut
+/// down mid-reconcile), it counts as neither.
 pub(crate) struct Running<'a> {
     metrics: &'a ControllerMetrics,
     started: std::time::Instant,
-    ok: bool,
 }
 
 impl Running<'_> {
-    pub(crate) fn succeeded(mut self) {
-        self.ok = true;
-    }
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
+    /// Records the outcome.
+    pub(crate) fn finished(self, ok: bool) {
         let m = self.metrics;
         m.time.observe(self.started.elapsed().as_secs_f64());
-        if self.ok {
+        if ok {
             m.success.inc();
         } else {
             m.errors.inc();
             m.failure.inc();
         }
-        m.active.dec();
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.metrics.active.dec();
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! - the first time the controller sees a namespace (it lacks the finalizer
 //!   [`FINALIZER`]), and the annotation `kubesphere.io/creator` names an
-//!   existing user, the RoleBinding `<creator>-admin` binds that user to the
+//!   existing user (not being deleted), the RoleBinding `<creator>-admin` binds that user to the
 //!   Role `admin` (label `iam.kubesphere.io/user-ref=<creator>`); then the
 //!   finalizer and the label `kubesphere.io/namespace=<name>` are added;
 //! - a namespace labelled `kubesphere.io/workspace=<ws>` (not propagated by
@@ -53,8 +53,8 @@ use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
 
 use crate::runtime::{
-    Controlled, Reconciler, cached, controller_ref, get_opt, is_conflict, is_not_found,
-    labels_cover, merge_map, normal_event, ready, recorder, set_controller,
+    Controlled, Reconciler, cached, controller_ref, get_opt, is_conflict, is_namespace_terminating,
+    is_not_found, labels_cover, merge_map, normal_event, ready, recorder, set_controller,
 };
 use crate::{Error, Start};
 
@@ -162,7 +162,10 @@ impl Reconciler for NamespaceReconciler {
         let ns = match desired {
             Some(desired) => {
                 wrote = true;
-                Arc::new(self.write(&name, &desired, "update").await?)
+                match self.write(&name, &desired, "update").await? {
+                    Some(written) => Arc::new(written),
+                    None => return Ok(Action::await_change()),
+                }
             }
             None => ns,
         };
@@ -183,16 +186,22 @@ impl Reconciler for NamespaceReconciler {
 }
 
 impl NamespaceReconciler {
+    /// Writes `ns`; `None` when it is gone.
     async fn write(
         &self,
         name: &str,
         ns: &Namespace,
         action: &'static str,
-    ) -> Result<Namespace, Error> {
-        self.namespaces
+    ) -> Result<Option<Namespace>, Error> {
+        match self
+            .namespaces
             .replace(name, &PostParams::default(), ns)
             .await
-            .map_err(Error::kube(action, "Namespace", name))
+        {
+            Ok(written) => Ok(Some(written)),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(Error::kube(action, "Namespace", name)(err)),
+        }
     }
 
     /// The namespace with our finalizer, label and workspace reference, or
@@ -254,22 +263,38 @@ impl NamespaceReconciler {
         else {
             return Ok(false);
         };
-        if get_opt(&self.users, creator, "User").await?.is_none() {
+        if !user_is_live(&self.users, creator).await? {
             return Ok(false);
         }
         let name = ns.name_any();
         let binding = creator_binding(creator, &name);
         let api: Api<RoleBinding> = Api::namespaced(self.client.clone(), &name);
         match api.create(&PostParams::default(), &binding).await {
-            Ok(_) => Ok(true),
+            Ok(_) => {}
             // Made before, or by someone else: KubeSphere leaves it as is.
-            Err(err) if is_conflict(&err) => Ok(false),
-            // The namespace went meanwhile.
-            Err(err) if is_not_found(&err) => Ok(false),
-            Err(err) => Err(Error::kube("create", "RoleBinding", binding.name_any())(
-                err,
-            )),
+            Err(err) if is_conflict(&err) => return Ok(false),
+            // The namespace went, or is going, meanwhile.
+            Err(err) if is_not_found(&err) || is_namespace_terminating(&err) => return Ok(false),
+            Err(err) => {
+                return Err(Error::kube("create", "RoleBinding", binding.name_any())(
+                    err,
+                ));
+            }
         }
+        // The user may have been deleted, and its bindings cleaned up, since
+        // we looked: then this binding would outlive it.
+        if !user_is_live(&self.users, creator).await? {
+            match api.delete(&binding.name_any(), &Default::default()).await {
+                Ok(_) => {}
+                Err(err) if is_not_found(&err) => {}
+                Err(err) => {
+                    return Err(Error::kube("delete", "RoleBinding", binding.name_any())(
+                        err,
+                    ));
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Creates the default roles or puts back what they must hold; whether
@@ -287,6 +312,10 @@ impl NamespaceReconciler {
                 match api.create(&PostParams::default(), &want).await {
                     Ok(_) => wrote = true,
                     Err(err) if is_conflict(&err) => {}
+                    // Deleted since the cache saw it: nothing more to make.
+                    Err(err) if is_namespace_terminating(&err) || is_not_found(&err) => {
+                        return Ok(wrote);
+                    }
                     Err(err) => return Err(Error::kube("create", "Role", &name)(err)),
                 }
                 continue;
@@ -309,6 +338,13 @@ impl NamespaceReconciler {
         }
         Ok(wrote)
     }
+}
+
+/// Whether user `name` exists and is not being deleted.
+pub(crate) async fn user_is_live(users: &Api<User>, name: &str) -> Result<bool, Error> {
+    Ok(get_opt(users, name, "User")
+        .await?
+        .is_some_and(|u| u.meta().deletion_timestamp.is_none()))
 }
 
 /// `<creator>-admin`: the creator's binding to the namespace's `admin` Role.

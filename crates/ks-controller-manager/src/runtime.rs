@@ -90,13 +90,17 @@ async fn reconcile<R: Reconciler>(
 ) -> Result<Action, Error> {
     let running = ctx.metrics.start();
     let key = ObjectRef::from_obj(&*object);
+    let kind = R::Object::kind(&());
+    let name = object.meta().name.clone().unwrap_or_default();
     let result = match ctx.reconciler.reconcile(object).await {
-        // Deleted while we added or removed our finalizer: nothing left to do.
-        Err(err) if err.is_object_gone() => Ok(Action::await_change()),
+        // Deleted while being reconciled: nothing left to do.
+        Err(err) if err.is_object_gone() || err.is_not_found_for(&kind, &name) => {
+            Ok(Action::await_change())
+        }
         other => other,
     };
+    running.finished(result.is_ok());
     if result.is_ok() {
-        running.succeeded();
         ctx.backoff.succeeded(&key);
         ctx.metrics.depth.set(gauge(ctx.backoff.pending()));
     }
@@ -108,9 +112,12 @@ fn error_policy<R: Reconciler>(object: Arc<R::Object>, err: &Error, ctx: Arc<Dri
     // Objects deleted while waiting for a retry will never succeed: forget them.
     ctx.backoff
         .retain(|k| *k == key || ctx.store.get(k).is_some());
-    let delay = ctx.backoff.failed(&key);
+    let mut delay = ctx.backoff.failed(&key);
     ctx.metrics.depth.set(gauge(ctx.backoff.pending()));
     if err.is_conflict() {
+        // A newer version exists and is on its way: retry soon, however
+        // many conflicts came before.
+        delay = delay.min(CONFLICT_RETRY_MAX);
         ctx.metrics.conflict();
         tracing::debug!(controller = R::NAME, object = %key, error = %err, retry_in = ?delay, "write conflict; retrying");
     } else {
@@ -118,6 +125,9 @@ fn error_policy<R: Reconciler>(object: Arc<R::Object>, err: &Error, ctx: Arc<Dri
     }
     Action::requeue(delay)
 }
+
+/// The longest wait before retrying after a write conflict.
+const CONFLICT_RETRY_MAX: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn gauge(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -208,6 +218,16 @@ pub(crate) fn merge_map(
 /// Longest label value: an object with a longer name cannot be referenced
 /// by a label, so nothing selects its dependents.
 pub(crate) const LABEL_VALUE_MAX_LENGTH: usize = 63;
+
+/// Whether the API refused to create something in a namespace that is
+/// being deleted (403, cause `NamespaceTerminating`).
+pub(crate) fn is_namespace_terminating(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status) if status.code == 403
+    && (status.message.contains("because it is being terminated")
+        || status.details.as_ref().is_some_and(|d| {
+            d.causes.iter().any(|c| c.reason == "NamespaceTerminating")
+        })))
+}
 
 /// Whether the API answered 404.
 pub(crate) fn is_not_found(err: &kube::Error) -> bool {

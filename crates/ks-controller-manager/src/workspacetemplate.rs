@@ -52,6 +52,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Resource as _, ResourceExt as _};
 
+use crate::namespace::user_is_live;
 use crate::runtime::{
     Reconciler, cached, get_opt, is_conflict, is_not_found, labels_cover, merge_map, normal_event,
     ready, recorder,
@@ -285,19 +286,20 @@ impl WorkspaceTemplateReconciler {
         if manager.is_empty() {
             return Ok(false);
         }
-        match get_opt(&self.users, manager, "User").await? {
-            Some(user) if user.meta().deletion_timestamp.is_none() => {}
-            _ => return Ok(false),
+        if !user_is_live(&self.users, manager).await? {
+            return Ok(false);
         }
         let name = admin_role_name(&workspace);
         let want = manager_binding(&workspace, manager);
         match get_opt(&self.bindings, &name, "WorkspaceRoleBinding").await? {
             None => match self.bindings.create(&PostParams::default(), &want).await {
-                Ok(_) => Ok(true),
-                Err(err) if is_conflict(&err) => Ok(false),
-                Err(err) => Err(Error::kube("create", "WorkspaceRoleBinding", &name)(err)),
+                Ok(_) => {}
+                Err(err) if is_conflict(&err) => return Ok(false),
+                Err(err) => {
+                    return Err(Error::kube("create", "WorkspaceRoleBinding", &name)(err));
+                }
             },
-            Some(have) if have.meta().deletion_timestamp.is_some() => Ok(false),
+            Some(have) if have.meta().deletion_timestamp.is_some() => return Ok(false),
             Some(mut have) => {
                 if have.role_ref == want.role_ref
                     && have.subjects == want.subjects
@@ -312,9 +314,18 @@ impl WorkspaceTemplateReconciler {
                     .replace(&name, &PostParams::default(), &have)
                     .await
                     .map_err(Error::kube("update", "WorkspaceRoleBinding", &name))?;
-                Ok(true)
             }
         }
+        // The manager may have been deleted, and its bindings cleaned up,
+        // since we looked: then this binding would outlive it.
+        if !user_is_live(&self.users, manager).await? {
+            match self.bindings.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(err) if is_not_found(&err) => {}
+                Err(err) => return Err(Error::kube("delete", "WorkspaceRoleBinding", &name)(err)),
+            }
+        }
+        Ok(true)
     }
 
     /// Deletes the template's Workspace (Foreground, or Orphan after

@@ -284,6 +284,18 @@ impl Harness {
             .sum()
     }
 
+    /// Stops the controllers and starts them again from scratch.
+    pub async fn restart_controllers(&mut self) {
+        self.server
+            .as_mut()
+            .unwrap()
+            .controllers
+            .as_mut()
+            .unwrap()
+            .restart(Duration::from_secs(5))
+            .await;
+    }
+
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.shutdown().await;
