@@ -4,6 +4,11 @@
 //! KubeSphere v3.4 semantics (`pkg/controller/user/user_controller.go`):
 //!
 //! - the finalizer [`FINALIZER`] is added to every user;
+//! - the annotation `iam.kubesphere.io/globalrole` names the role of the
+//!   user's GlobalRoleBinding (the first by name if there are several;
+//!   removed when there is none), which is what KubeSphere's console reads
+//!   (KubeSphere's API writes it; here it also follows bindings written
+//!   with kubectl);
 //! - a plaintext `spec.password` is replaced by its bcrypt hash (cost 10, in
 //!   Go's `$2a$` form), with `iam.kubesphere.io/last-password-change-time`
 //!   set and `kubectl.kubernetes.io/last-applied-configuration` removed so
@@ -45,19 +50,20 @@ use ks_types::iam::{
     GlobalRoleBinding, GroupBinding, LoginRecord, User, UserState, UserStatus, WorkspaceRoleBinding,
 };
 use ks_types::meta::{
-    IDENTIFY_PROVIDER_LABEL, KUBEFED_MANAGED_LABEL, LAST_PASSWORD_CHANGE_TIME_ANNOTATION,
-    USER_REFERENCE_LABEL,
+    GLOBAL_ROLE_ANNOTATION, IDENTIFY_PROVIDER_LABEL, KUBEFED_MANAGED_LABEL,
+    LAST_PASSWORD_CHANGE_TIME_ANNOTATION, USER_REFERENCE_LABEL,
 };
 use kube::api::{Api, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::Recorder;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
-use kube::{Client, ResourceExt as _};
+use kube::{Client, Resource as _, ResourceExt as _};
 
 use crate::runtime::{
-    LABEL_VALUE_MAX_LENGTH, Reconciler, cluster, delete_labelled, namespaced, normal_event,
-    recorder,
+    LABEL_VALUE_MAX_LENGTH, Reconciler, cached, cluster, delete_labelled, namespaced, normal_event,
+    ready, recorder,
 };
 use crate::{Error, Settings, Start};
 
@@ -75,19 +81,36 @@ pub const BCRYPT_COST: u32 = 10;
 struct UserReconciler {
     client: Client,
     users: Api<User>,
+    global_role_bindings: Store<GlobalRoleBinding>,
     recorder: Recorder,
     settings: Settings,
 }
 
 pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
     let users: Api<User> = Api::all(start.client.clone());
+    let (global_role_bindings, binding_changes) = cached(
+        Api::<GlobalRoleBinding>::all(start.client.clone()),
+        watcher::Config::default(),
+    );
     let reconciler = UserReconciler {
         recorder: recorder(&start.client, REPORTER),
         users: users.clone(),
+        global_role_bindings,
         client: start.client,
         settings: start.settings,
     };
-    let controller = Controller::new(users, watcher::Config::default());
+    // A user's global role annotation follows its GlobalRoleBindings.
+    let controller = Controller::new(users, watcher::Config::default()).watches_stream(
+        binding_changes,
+        |binding| {
+            binding
+                .subjects
+                .iter()
+                .filter(|s| s.kind == "User")
+                .map(|s| ObjectRef::new(&s.name))
+                .collect::<Vec<_>>()
+        },
+    );
     async move {
         crate::runtime::drive(
             controller,
@@ -127,7 +150,8 @@ impl UserReconciler {
         let mut user = user.clone();
         let mut wrote = false;
 
-        if needs_hash(&user.spec.encrypted_password) {
+        let hash = needs_hash(&user.spec.encrypted_password);
+        if hash {
             let plain = std::mem::take(&mut user.spec.encrypted_password);
             user.spec.encrypted_password = hash_password(&name, plain).await?;
             let annotations = user.annotations_mut();
@@ -136,6 +160,19 @@ impl UserReconciler {
                 rfc3339_seconds(jiff::Timestamp::now()),
             );
             annotations.remove(LAST_APPLIED_ANNOTATION);
+        }
+        ready(&self.global_role_bindings).await?;
+        let role = global_role_of(&self.global_role_bindings, &name);
+        let annotated = user.annotations().get(GLOBAL_ROLE_ANNOTATION).cloned();
+        if annotated != role {
+            match role {
+                Some(role) => user
+                    .annotations_mut()
+                    .insert(GLOBAL_ROLE_ANNOTATION.to_owned(), role),
+                None => user.annotations_mut().remove(GLOBAL_ROLE_ANNOTATION),
+            };
+        }
+        if hash || annotated != user.annotations().get(GLOBAL_ROLE_ANNOTATION).cloned() {
             user = self
                 .users
                 .replace(&name, &PostParams::default(), &user)
@@ -207,6 +244,22 @@ impl UserReconciler {
         delete_labelled(c, &selector, "LoginRecord", cluster::<LoginRecord>(c)).await?;
         Ok(Action::await_change())
     }
+}
+
+/// The global role of user `name`: the role of its GlobalRoleBinding (the
+/// first by name when there are several, as KubeSphere reads them).
+fn global_role_of(bindings: &Store<GlobalRoleBinding>, name: &str) -> Option<String> {
+    bindings
+        .state()
+        .iter()
+        .filter(|b| {
+            b.meta().deletion_timestamp.is_none()
+                && b.subjects
+                    .iter()
+                    .any(|s| s.kind == "User" && s.name == name)
+        })
+        .min_by(|a, b| a.metadata.name.cmp(&b.metadata.name))
+        .map(|b| b.role_ref.name.clone())
 }
 
 /// What the status should become, and when to look again.

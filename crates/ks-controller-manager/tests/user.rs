@@ -278,3 +278,38 @@ async fn deletion_removes_bindings_and_login_records_then_the_user() {
     assert_eq!(h.errors(), 0);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_global_role_annotation_follows_the_bindings() {
+    const ANNOTATION: &str = "iam.kubesphere.io/globalrole";
+    let h = Harness::with("user", settings(Duration::from_secs(1800))).await;
+    let role_of = |u: &User| u.annotations().get(ANNOTATION).cloned();
+    // The bootstrap admin's binding is to platform-admin.
+    wait_user(&h, "admin", "platform-admin", |u| {
+        role_of(u).as_deref() == Some("platform-admin")
+    })
+    .await;
+    create_user(&h, "gina", Some("P@88w0rd")).await;
+    let gina = wait_user(&h, "gina", "settled", |u| state(u) == "Active").await;
+    assert_eq!(role_of(&gina), None);
+
+    let grbs: Api<GlobalRoleBinding> = h.api();
+    h.create::<GlobalRoleBinding>(json!({
+        "apiVersion": "iam.kubesphere.io/v1alpha2", "kind": "GlobalRoleBinding",
+        "metadata": {"name": "gina-platform-regular"},
+        "roleRef": {"apiGroup": "iam.kubesphere.io", "kind": "GlobalRole", "name": "platform-regular"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "gina"}],
+    }))
+    .await;
+    wait_user(&h, "gina", "platform-regular", |u| {
+        role_of(u).as_deref() == Some("platform-regular")
+    })
+    .await;
+    grbs.delete("gina-platform-regular", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_user(&h, "gina", "no global role", |u| role_of(u).is_none()).await;
+    h.assert_resync_writes_nothing().await;
+    assert_eq!(h.errors(), 0);
+    h.stop().await;
+}
