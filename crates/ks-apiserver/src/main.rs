@@ -156,7 +156,7 @@ async fn run(args: Args) -> ExitCode {
             kubeconfig.display()
         );
     }
-    wait_for_signal().await;
+    ks_controller_manager::shutdown_signal().await;
     server.shutdown().await;
     ExitCode::SUCCESS
 }
@@ -263,26 +263,4 @@ fn admin_password(file: Option<&std::path::Path>) -> Result<Option<String>, Stri
     Ok(std::env::var("KS_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty()))
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -24,7 +24,6 @@
 
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleRef, Subject};
 use ks_types::builtin::PLATFORM_ADMIN;
@@ -77,17 +76,7 @@ pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
         owned,
         recorder: recorder(client, REPORTER),
     };
-    async move {
-        crate::runtime::drive(
-            controller,
-            reconciler,
-            &start.metrics,
-            start.resync,
-            start.shutdown,
-        )
-        .await;
-    }
-    .boxed()
+    start.drive(controller, reconciler)
 }
 
 /// The ClusterRoleBinding a GlobalRoleBinding wants, if any.

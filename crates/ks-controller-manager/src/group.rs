@@ -42,7 +42,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -94,21 +93,11 @@ pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
         });
     let reconciler = GroupReconciler {
         recorder: recorder(&start.client, REPORTER),
-        client: start.client,
+        client: start.client.clone(),
         groups,
         workspaces,
     };
-    async move {
-        crate::runtime::drive(
-            controller,
-            reconciler,
-            &start.metrics,
-            start.resync,
-            start.shutdown,
-        )
-        .await;
-    }
-    .boxed()
+    start.drive(controller, reconciler)
 }
 
 impl Reconciler for GroupReconciler {

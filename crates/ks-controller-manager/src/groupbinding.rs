@@ -35,7 +35,6 @@
 
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use ks_types::iam::{GroupBinding, User};
 use kube::ResourceExt as _;
@@ -85,17 +84,7 @@ pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
         users,
         recorder: recorder(&start.client, REPORTER),
     };
-    async move {
-        crate::runtime::drive(
-            controller,
-            reconciler,
-            &start.metrics,
-            start.resync,
-            start.shutdown,
-        )
-        .await;
-    }
-    .boxed()
+    start.drive(controller, reconciler)
 }
 
 impl Reconciler for GroupBindingReconciler {

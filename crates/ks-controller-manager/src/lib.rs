@@ -110,6 +110,28 @@ pub(crate) struct Start {
     pub(crate) shutdown: Shutdown,
 }
 
+impl Start {
+    /// Runs `controller` with `reconciler` under the shared loop
+    /// ([`runtime::drive`]) until shutdown.
+    pub(crate) fn drive<R: runtime::Reconciler>(
+        self,
+        controller: kube::runtime::Controller<R::Object>,
+        reconciler: R,
+    ) -> BoxFuture<'static, ()> {
+        async move {
+            runtime::drive(
+                controller,
+                reconciler,
+                &self.metrics,
+                self.resync,
+                self.shutdown,
+            )
+            .await;
+        }
+        .boxed()
+    }
+}
+
 /// A set of controllers sharing a client, settings, metrics and a resync
 /// trigger.
 pub struct Manager {
@@ -209,6 +231,30 @@ impl Manager {
             running.push(controller);
         }
         futures_util::future::join_all(running).await;
+    }
+}
+
+/// Completes on the first SIGINT or SIGTERM (on other platforms, Ctrl-C):
+/// when a binary running controllers should stop.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

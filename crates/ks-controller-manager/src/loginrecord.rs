@@ -33,7 +33,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use ks_types::iam::{LoginRecord, User};
@@ -79,19 +78,9 @@ pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
         users,
         store,
         recorder: recorder(&start.client, REPORTER),
-        settings: start.settings,
+        settings: start.settings.clone(),
     };
-    async move {
-        crate::runtime::drive(
-            controller,
-            reconciler,
-            &start.metrics,
-            start.resync,
-            start.shutdown,
-        )
-        .await;
-    }
-    .boxed()
+    start.drive(controller, reconciler)
 }
 
 fn newest_record(store: &Store<LoginRecord>, user: &str) -> Option<ObjectRef<LoginRecord>> {

@@ -217,10 +217,10 @@ fn hostname() -> String {
 fn watch_signals() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
-        wait_for_signal().await;
+        ks_controller_manager::shutdown_signal().await;
         tracing::info!("stopping (a second signal exits at once)");
         let _ = tx.send(true);
-        wait_for_signal().await;
+        ks_controller_manager::shutdown_signal().await;
         tracing::warn!("second signal: exiting now");
         std::process::exit(1);
     });
@@ -319,27 +319,5 @@ async fn release(elector: &mut LeaderElector) {
         Err(e) => {
             tracing::warn!(error = %e, "releasing the lease failed; others wait for it to expire")
         }
-    }
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

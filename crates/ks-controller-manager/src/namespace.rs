@@ -34,7 +34,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef, Subject};
@@ -112,17 +111,7 @@ pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
         recorder: recorder(client, REPORTER),
         client: client.clone(),
     };
-    async move {
-        crate::runtime::drive(
-            controller,
-            reconciler,
-            &start.metrics,
-            start.resync,
-            start.shutdown,
-        )
-        .await;
-    }
-    .boxed()
+    start.drive(controller, reconciler)
 }
 
 /// The workspace a namespace's label puts it in, if any.

@@ -42,7 +42,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -96,8 +95,8 @@ pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
         recorder: recorder(&start.client, REPORTER),
         users: users.clone(),
         global_role_bindings,
-        client: start.client,
-        settings: start.settings,
+        client: start.client.clone(),
+        settings: start.settings.clone(),
     };
     // A user's global role annotation follows its GlobalRoleBindings.
     let controller = Controller::new(users, watcher::Config::default()).watches_stream(
@@ -111,17 +110,7 @@ pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
                 .collect::<Vec<_>>()
         },
     );
-    async move {
-        crate::runtime::drive(
-            controller,
-            reconciler,
-            &start.metrics,
-            start.resync,
-            start.shutdown,
-        )
-        .await;
-    }
-    .boxed()
+    start.drive(controller, reconciler)
 }
 
 impl Reconciler for UserReconciler {

@@ -19,7 +19,6 @@
 
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use k8s_openapi::api::core::v1::Namespace;
 use ks_types::meta::{KUBEFED_MANAGED_LABEL, WORKSPACE_FINALIZER, WORKSPACE_LABEL};
@@ -69,17 +68,7 @@ pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
         namespace_cache,
         recorder: recorder(client, REPORTER),
     };
-    async move {
-        crate::runtime::drive(
-            controller,
-            reconciler,
-            &start.metrics,
-            start.resync,
-            start.shutdown,
-        )
-        .await;
-    }
-    .boxed()
+    start.drive(controller, reconciler)
 }
 
 impl Reconciler for WorkspaceReconciler {

@@ -20,7 +20,6 @@ use std::fmt::Debug;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use ks_types::iam::{WorkspaceRole, WorkspaceRoleBinding};
 use ks_types::meta::{KUBEFED_MANAGED_LABEL, WORKSPACE_LABEL};
@@ -101,17 +100,7 @@ pub(crate) fn start<K: WorkspaceScoped>(start: Start) -> BoxFuture<'static, ()> 
         recorder: recorder(client, K::REPORTER),
         kind: PhantomData,
     };
-    async move {
-        crate::runtime::drive(
-            controller,
-            reconciler,
-            &start.metrics,
-            start.resync,
-            start.shutdown,
-        )
-        .await;
-    }
-    .boxed()
+    start.drive(controller, reconciler)
 }
 
 /// Whether an ownerReference points to a workspace (its template or the

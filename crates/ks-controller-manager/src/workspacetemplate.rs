@@ -38,7 +38,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{RoleRef, Subject};
@@ -129,17 +128,7 @@ pub(crate) fn start(start: Start) -> BoxFuture<'static, ()> {
         role_cache,
         recorder: recorder(client, REPORTER),
     };
-    async move {
-        crate::runtime::drive(
-            controller,
-            reconciler,
-            &start.metrics,
-            start.resync,
-            start.shutdown,
-        )
-        .await;
-    }
-    .boxed()
+    start.drive(controller, reconciler)
 }
 
 /// The template a workspace-labelled object belongs to.
