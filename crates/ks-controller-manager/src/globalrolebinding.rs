@@ -20,7 +20,7 @@
 //!   alone, as KubeSphere does when its create finds it;
 //! - the Synced Event only when something was written; the multi-cluster
 //!   FederatedRoleBinding copy is not made (the seam is
-//!   [`GlobalRoleBindingReconciler::reconcile`]).
+//!   `GlobalRoleBindingReconciler::reconcile`).
 
 use std::sync::Arc;
 

@@ -14,7 +14,7 @@
 //! written; an object controlled by something else is not taken over
 //! (KubeSphere fails and retries forever); the multi-cluster
 //! FederatedWorkspaceRole(Binding) copies are not made (the seam is
-//! [`WorkspaceOwned::reconcile`]).
+//! `WorkspaceOwned::reconcile`).
 
 use std::fmt::Debug;
 use std::marker::PhantomData;

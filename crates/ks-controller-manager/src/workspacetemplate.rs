@@ -33,7 +33,7 @@
 //! - Helm releases, repositories and applications of the workspace
 //!   (OpenPitrix) and the multi-cluster FederatedWorkspace are not handled:
 //!   ks-rs serves neither yet. The multi-cluster seam is
-//!   [`WorkspaceTemplateReconciler::sync_workspace`].
+//!   `WorkspaceTemplateReconciler::sync_workspace`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
