@@ -1,7 +1,7 @@
 //! First-start content: the `default`, `kube-system` and
 //! `kubesphere-system` namespaces, KubeSphere's CRDs and built-in roles,
-//! Kubernetes' default ClusterRoles, the controllers' role, and the
-//! bootstrap admin.
+//! Kubernetes' default ClusterRoles, the controllers' role,
+//! `kubesphere-system/kubesphere-config`, and the bootstrap admin.
 //! Idempotent: existing objects are left as they are, so a restart (or a
 //! user's edit of a built-in role) is never overwritten.
 
@@ -49,6 +49,7 @@ pub(crate) async fn bootstrap(app: &App) -> ApiResult<()> {
     for obj in kubernetes_roles()
         .into_iter()
         .chain(user_facing_cluster_roles())
+        .chain([kubesphere_config()])
     {
         created += usize::from(create_internal(app, obj).await?);
     }
@@ -407,6 +408,23 @@ fn user_facing_cluster_roles() -> Vec<Value> {
         role("edit", Some("admin"), Some("edit"), edit),
         role("admin", None, Some("admin"), admin),
     ]
+}
+
+/// The name of the ConfigMap in `kubesphere-system` that holds
+/// KubeSphere's `kubesphere.yaml` in a KubeSphere installation.
+pub(crate) const KUBESPHERE_CONFIG: &str = "kubesphere-config";
+
+/// `kubesphere-system/kubesphere-config`, which KubeSphere's console reads
+/// for the cluster's role in a multi-cluster federation
+/// (`multicluster.clusterRole`: this server is a `host`). It carries only
+/// that: ks-apiserver reads its own configuration from `--config`, and a
+/// ConfigMap is no place for the secrets a full `kubesphere.yaml` holds.
+fn kubesphere_config() -> Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": KUBESPHERE_CONFIG, "namespace": "kubesphere-system"},
+        "data": {"kubesphere.yaml": "multicluster:\n  clusterRole: host\n  enable: false\n"},
+    })
 }
 
 /// The bootstrap admin's user name.

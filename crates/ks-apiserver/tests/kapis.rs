@@ -920,3 +920,29 @@ async fn tenant_object_routes_need_a_role() {
     );
     ts.stop().await;
 }
+
+/// The console's server reads the cluster's role from KubeSphere's
+/// configuration ConfigMap (console v3.4.1 `server/services/session.js`,
+/// `getClusterRole`: `data['kubesphere.yaml']` matched against
+/// `/clusterRole:(\s*[\w]+\s*)/`, `host` unless it says `member`).
+#[tokio::test]
+async fn the_console_reads_the_cluster_role_from_kubesphere_config() {
+    let ts = TestServer::start().await;
+    let reply = call(
+        &ts,
+        "GET",
+        "/api/v1/namespaces/kubesphere-system/configmaps/kubesphere-config",
+        Some(&admin(&ts)),
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let yaml = reply.body["data"]["kubesphere.yaml"].as_str().unwrap();
+    let role = yaml
+        .split_once("clusterRole:")
+        .map(|(_, rest)| rest.split_whitespace().next().unwrap_or(""))
+        .unwrap();
+    assert_eq!(role, "host", "{yaml}");
+    assert!(!yaml.to_lowercase().contains("secret"), "{yaml}");
+    ts.stop().await;
+}
