@@ -32,11 +32,11 @@
 //!
 //! The data follows the role templates KubeSphere 3.x ships with its
 //! installer (`ks-init/role-templates.yaml`): the same names, rules and
-//! aggregation lists. Left out: the `anonymous`, `authenticated` and
-//! `pre-registration` global roles (they depend on OPA rego overrides),
-//! cluster-scope roles and templates, DevOps-project templates (pipelines,
-//! credentials, DevOps settings) and the console-only
-//! `iam.kubesphere.io/role-template-rules` annotation.
+//! aggregation lists, and each template's console rules
+//! (`iam.kubesphere.io/role-template-rules`). Left out: the `anonymous`,
+//! `authenticated` and `pre-registration` global roles (they depend on OPA
+//! rego overrides), cluster-scope roles and templates, and DevOps-project
+//! templates (pipelines, credentials, DevOps settings).
 
 use std::collections::BTreeMap;
 
@@ -46,7 +46,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::iam::{GlobalRole, WorkspaceRole};
 use crate::meta::{
     ALIAS_NAME_ANNOTATION, CREATOR_ANNOTATION, DEPENDENCIES_ANNOTATION, MODULE_ANNOTATION,
-    ROLE_TEMPLATE_LABEL, WORKSPACE_LABEL, set_aggregation_roles,
+    ROLE_TEMPLATE_LABEL, ROLE_TEMPLATE_RULES_ANNOTATION, WORKSPACE_LABEL, set_aggregation_roles,
 };
 
 /// Names of the built-in global roles.
@@ -211,22 +211,36 @@ impl RoleData {
         self.rules.iter().map(Rule::to_policy_rule).collect()
     }
 
+    /// The metadata, with the template's console rules from `table` (by
+    /// name) when it has some.
+    fn metadata_with_rules(&self, table: &[(&str, &str)]) -> ObjectMeta {
+        let mut meta = self.metadata();
+        if self.template.is_some()
+            && let Some((_, rules)) = table.iter().find(|(name, _)| *name == self.name)
+        {
+            meta.annotations
+                .get_or_insert_with(BTreeMap::new)
+                .insert(ROLE_TEMPLATE_RULES_ANNOTATION.to_owned(), (*rules).to_owned());
+        }
+        meta
+    }
+
     fn global_role(&self) -> GlobalRole {
         GlobalRole {
-            metadata: self.metadata(),
+            metadata: self.metadata_with_rules(GLOBAL_TEMPLATE_RULES),
             rules: self.rules(),
         }
     }
 
     fn workspace_role(&self) -> WorkspaceRole {
         WorkspaceRole {
-            metadata: self.metadata(),
+            metadata: self.metadata_with_rules(WORKSPACE_TEMPLATE_RULES),
             rules: self.rules(),
         }
     }
 
     fn role(&self, namespace: Option<&str>) -> Role {
-        let mut metadata = self.metadata();
+        let mut metadata = self.metadata_with_rules(NAMESPACE_TEMPLATE_RULES);
         metadata.namespace = namespace.map(str::to_owned);
         Role {
             metadata,
@@ -234,6 +248,79 @@ impl RoleData {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// The console's rules of each role template
+//
+// `iam.kubesphere.io/role-template-rules`: a JSON map from a console module
+// to `view` or `manage` (or `create`), from which KubeSphere's console
+// decides what to show a user (it reads the templates a user's roles
+// aggregate). Values as KubeSphere 3.4 ships them (ks-installer
+// `roles/ks-core/prepare/files/ks-init/role-templates.yaml`), by scope and
+// template name; a template absent here carries none.
+
+const GLOBAL_TEMPLATE_RULES: &[(&str, &str)] = &[
+    ("role-template-view-basic", r#"{"basic":"view"}"#),
+    ("role-template-view-clusters", r#"{"clusters":"view"}"#),
+    ("role-template-manage-clusters", r#"{"clusters":"manage"}"#),
+    ("role-template-view-workspaces", r#"{"workspaces":"view"}"#),
+    ("role-template-manage-workspaces", r#"{"workspaces":"manage"}"#),
+    ("role-template-view-users", r#"{"users":"view"}"#),
+    ("role-template-manage-users", r#"{"users":"manage"}"#),
+    ("role-template-view-roles", r#"{"roles":"view"}"#),
+    ("role-template-manage-roles", r#"{"roles":"manage"}"#),
+    ("role-template-view-app-templates", r#"{"app-templates":"view"}"#),
+    ("role-template-manage-app-templates", r#"{"app-templates":"manage"}"#),
+    ("role-template-manage-platform-settings", r#"{"platform-settings":"manage"}"#),
+];
+
+const WORKSPACE_TEMPLATE_RULES: &[(&str, &str)] = &[
+    ("role-template-view-projects", r#"{"projects":"view"}"#),
+    ("role-template-create-projects", r#"{"projects":"create"}"#),
+    ("role-template-manage-projects", r#"{"projects":"manage"}"#),
+    ("role-template-view-devops", r#"{"devops":"view"}"#),
+    ("role-template-create-devops", r#"{"devops":"create"}"#),
+    ("role-template-manage-devops", r#"{"devops":"manage"}"#),
+    ("role-template-view-app-repos", r#"{"app-repos":"view"}"#),
+    ("role-template-manage-app-repos", r#"{"app-repos":"manage"}"#),
+    ("role-template-view-app-templates", r#"{"app-templates":"view"}"#),
+    ("role-template-manage-app-templates", r#"{"app-templates":"manage"}"#),
+    ("role-template-view-roles", r#"{"roles":"view"}"#),
+    ("role-template-manage-roles", r#"{"roles":"manage"}"#),
+    ("role-template-view-members", r#"{"members":"view"}"#),
+    ("role-template-manage-members", r#"{"members":"manage"}"#),
+    ("role-template-view-basic", r#"{"basic":"view","members":"view"}"#),
+    ("role-template-manage-workspace-settings", r#"{"workspace-settings":"manage"}"#),
+    ("role-template-view-workspace-settings", r#"{"workspace-settings":"view"}"#),
+    ("role-template-manage-groups", r#"{"groups":"manage"}"#),
+    ("role-template-view-groups", r#"{"groups":"view"}"#),
+];
+
+const NAMESPACE_TEMPLATE_RULES: &[(&str, &str)] = &[
+    ("role-template-view-alerting-messages", r#"{"alerts":"view"}"#),
+    ("role-template-view-alerting-policies", r#"{"alert-rules":"view"}"#),
+    ("role-template-manage-alerting-policies", r#"{"alert-rules":"manage"}"#),
+    ("role-template-view-custom-monitoring", r#"{"custom-monitoring":"view"}"#),
+    ("role-template-manage-custom-monitoring", r#"{"custom-monitoring":"manage"}"#),
+    ("role-template-view-members", r#"{"members":"view"}"#),
+    ("role-template-manage-members", r#"{"members":"manage"}"#),
+    ("role-template-view-basic", r#"{"basic":"view"}"#),
+    ("role-template-manage-project-settings", r#"{"project-settings":"manage"}"#),
+    ("role-template-view-roles", r#"{"roles":"view"}"#),
+    ("role-template-manage-roles", r#"{"roles":"manage"}"#),
+    ("role-template-view-app-workloads", r#"{"applications":"view","deployments":"view","statefulsets":"view","daemonsets":"view","jobs":"view","cronjobs":"view","pods":"view","services":"view","ingresses":"view"}"#),
+    ("role-template-manage-app-workloads", r#"{"applications":"manage","deployments":"manage","statefulsets":"manage","daemonsets":"manage","jobs":"manage","cronjobs":"manage","pods":"manage","services":"manage","ingresses":"manage","s2ibuilders":"manage","grayscale-release":"manage"}"#),
+    ("role-template-view-configmaps", r#"{"configmaps":"view"}"#),
+    ("role-template-manage-configmaps", r#"{"configmaps":"manage"}"#),
+    ("role-template-view-secrets", r#"{"secrets":"view"}"#),
+    ("role-template-manage-secrets", r#"{"secrets":"manage"}"#),
+    ("role-template-view-serviceaccount", r#"{"serviceaccounts":"view"}"#),
+    ("role-template-manage-serviceaccount", r#"{"serviceaccounts":"manage"}"#),
+    ("role-template-view-volumes", r#"{"volumes":"view"}"#),
+    ("role-template-manage-volumes", r#"{"volumes":"manage"}"#),
+    ("role-template-view-snapshots", r#"{"volume-snapshots":"view"}"#),
+    ("role-template-manage-snapshots", r#"{"volume-snapshots":"manage"}"#),
+];
 
 const ALL: &[&str] = &["*"];
 const READ: &[&str] = &["get", "list", "watch"];

@@ -2,7 +2,7 @@
 //! resolve within their scope.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use ks_types::builtin::{self, GLOBAL_ROLES, NAMESPACE_ROLES, WORKSPACE_ROLE_BASES};
@@ -246,5 +246,60 @@ fn builtin_roles_round_trip_strictly() {
         let back: WorkspaceRole =
             decode::from_json_strict(decode::to_json(&r).unwrap().as_bytes()).unwrap();
         assert_eq!(back, r);
+    }
+}
+
+/// Every template carries the console's rules as KubeSphere 3.4 ships them
+/// (a JSON map from a console module to `view`, `manage` or `create`),
+/// except the one ks-installer ships without; roles that are not
+/// templates carry none (the console reads the templates they aggregate).
+#[test]
+fn templates_carry_the_console_rules() {
+    const RULES: &str = "iam.kubesphere.io/role-template-rules";
+    let rules_of = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        meta.annotations
+            .as_ref()
+            .and_then(|a| a.get(RULES))
+            .map(|v| serde_json::from_str::<BTreeMap<String, String>>(v).expect(v))
+    };
+    let mut metas: Vec<_> = builtin::global_role_templates()
+        .into_iter()
+        .map(|r| r.metadata)
+        .collect();
+    metas.extend(builtin::workspace_role_templates().into_iter().map(|r| r.metadata));
+    metas.extend(
+        builtin::namespace_role_templates(Some("ns"))
+            .into_iter()
+            .map(|r| r.metadata),
+    );
+    for meta in &metas {
+        let name = meta.name.as_deref().unwrap();
+        match rules_of(meta) {
+            Some(rules) => {
+                assert!(!rules.is_empty(), "{name}");
+                assert!(
+                    rules.values().all(|v| ["view", "manage", "create"].contains(&v.as_str())),
+                    "{name}: {rules:?}"
+                );
+            }
+            None => assert_eq!(name, "role-template-manage-alerting-messages"),
+        }
+    }
+    let find = |name: &str| {
+        metas
+            .iter()
+            .find(|m| m.name.as_deref() == Some(name))
+            .and_then(rules_of)
+            .unwrap()
+    };
+    assert_eq!(
+        find("role-template-manage-workspaces"),
+        BTreeMap::from([("workspaces".to_owned(), "manage".to_owned())])
+    );
+    for role in builtin::global_roles() {
+        assert!(rules_of(&role.metadata).is_none(), "{:?}", role.metadata.name);
+    }
+    for role in builtin::workspace_roles("ws") {
+        assert!(rules_of(&role.metadata).is_none(), "{:?}", role.metadata.name);
     }
 }
