@@ -16,6 +16,8 @@
 //! - [`iam`]: `iam.kubesphere.io/v1alpha2` users;
 //! - [`resources`]: `resources.kubesphere.io/v1alpha3`, any served
 //!   resource, paged, sorted and filtered, no more than `/apis` shows;
+//! - [`monitoring`]: `monitoring.kubesphere.io/v1alpha3`, the platform and
+//!   workspace counts the console's dashboards read (no metrics backend);
 //! - [`query`]: the common list query every list route takes;
 //! - [`openapi`]: `/kapis/openapi/v3`, the OpenAPI document of these routes.
 //!
@@ -25,6 +27,7 @@
 pub mod catalog;
 pub mod config;
 pub mod iam;
+pub mod monitoring;
 pub mod openapi;
 pub mod query;
 pub mod resources;
@@ -130,6 +133,7 @@ pub fn routes(kapis: Arc<Kapis>) -> Router {
         .merge(tenant::routes())
         .merge(resources::routes())
         .merge(iam::routes())
+        .merge(monitoring::routes())
         .merge(openapi::routes())
         .route("/kapis", axum::routing::any(not_served))
         .route("/kapis/{*rest}", axum::routing::any(not_served))

@@ -7,7 +7,7 @@
 //! Kubernetes kinds (k8s-openapi) come from their Rust types through
 //! schemars, so they follow the types. The few shapes no type describes
 //! (the list page `{"items", "totalItems"}`, the version and config
-//! documents, the member, password and group-binding bodies,
+//! documents, the monitoring answer, the member, password and group-binding bodies,
 //! `{"message": "success"}`) are described here. The list filters are the
 //! route modules' own constants ([`super::query::COMMON_FILTERS`],
 //! [`super::iam::users::USER_FILTERS`], ...), so a filter added there
@@ -121,6 +121,8 @@ pub enum Query {
     List(&'static [&'static [&'static str]]),
     /// `propagationPolicy` (`Orphan` keeps a workspace's namespaces).
     Propagation,
+    /// The monitoring API's parameters: (name, description).
+    Metrics(&'static [(&'static str, &'static str)]),
 }
 
 /// The request body a route takes.
@@ -259,6 +261,11 @@ macro_rules! iam {
         concat!("/kapis/iam.kubesphere.io/v1alpha2", $p)
     };
 }
+macro_rules! monitoring {
+    ($p:literal) => {
+        concat!("/kapis/monitoring.kubesphere.io/v1alpha3", $p)
+    };
+}
 macro_rules! res {
     ($p:literal) => {
         concat!("/kapis/resources.kubesphere.io/v1alpha3", $p)
@@ -277,6 +284,24 @@ const NAMESPACE_MEMBER_LIST: &[&[&str]] = &[&["role"], &MEMBER_FILTERS];
 // groups.rs passes these inline to `ListQuery::parse`.
 const GROUP_BINDING_LIST: &[&[&str]] = &[&["user"]];
 const WORKSPACE_ROLE_BINDING_LIST: &[&[&str]] = &[&["rolename"]];
+const PLATFORM_METRICS: Query = Query::Metrics(&[(
+    "metrics_filter",
+    "Accepted and ignored, as KubeSphere ignores it here: the four counts are always answered \
+     (so are `start`, `end`, `step`, `times` and `time`).",
+)]);
+const WORKSPACE_METRICS: Query = Query::Metrics(&[
+    (
+        "type",
+        "`statistics`: the workspace's counts (namespaces, DevOps projects, members, roles); \
+         `metrics_filter` and the time parameters are then ignored.",
+    ),
+    (
+        "metrics_filter",
+        "Otherwise: a regular expression selecting among KubeSphere's workspace metrics; \
+         each selected metric is answered with an `error` (no metrics backend), unknown names \
+         are left out.",
+    ),
+]);
 
 /// Every /kapis route ks-apiserver serves, one row per method and path.
 #[rustfmt::skip]
@@ -319,6 +344,9 @@ pub const ROUTES: &[Route] = &[
     Route::new(Get, res!("/{resources}/{name}"), "Read an object of a cluster-scoped resource", One("KubernetesObject")),
     Route::new(Get, res!("/namespaces/{namespace}/{resources}"), "List any served resource in a namespace", Page("KubernetesObject")).list(NO_FILTERS),
     Route::new(Get, res!("/namespaces/{namespace}/{resources}/{name}"), "Read an object in a namespace", One("KubernetesObject")),
+    // monitoring.rs
+    Route::new(Get, monitoring!("/kubesphere"), "Platform counts: clusters, workspaces, users, app templates", One("Metrics")).query(PLATFORM_METRICS),
+    Route::new(Get, monitoring!("/workspaces/{workspace}"), "A workspace's counts (`type=statistics`); its usage metrics are unavailable", One("Metrics")).query(WORKSPACE_METRICS),
     // iam/users.rs
     Route::new(Get, iam!("/users"), "List users", Page("User")).list(USER_LIST),
     Route::new(Post, iam!("/users"), "Create a user (binding the global role its annotation names)", One("User")).body(Request::Json(One("UserCreate"))).created().also(&[404]),
@@ -713,6 +741,17 @@ fn query_parameters(query: Query) -> Result<Vec<RefOr<Parameter>>, OpenApiError>
              `orphan.finalizers.kubesphere.io`); otherwise `Background`.",
             json!({"type": "string", "enum": ["Orphan", "Background", "Foreground"]}),
         )?)]),
+        Query::Metrics(parameters) => (parameters.iter())
+            .map(|(name, description)| {
+                parameter(
+                    name,
+                    ParameterIn::Query,
+                    description,
+                    json!({"type": "string"}),
+                )
+                .map(RefOr::T)
+            })
+            .collect(),
         Query::List(filters) => {
             let own: Vec<&str> = filters.iter().flat_map(|f| f.iter().copied()).collect();
             let mut parameters: Vec<RefOr<Parameter>> =
@@ -1111,6 +1150,30 @@ fn hand_described() -> Vec<(&'static str, Value)> {
                 "type": "object",
                 "description": "Which of KubeSphere's components are enabled, by KubeSphere 3.4's key.",
                 "additionalProperties": {"type": "boolean"},
+            }),
+        ),
+        (
+            "Metrics",
+            json!({
+                "type": "object",
+                "description": "KubeSphere's monitoring answer: one entry per metric, a Prometheus-style vector or an error.",
+                "properties": {
+                    "results": {"type": "array", "items": {
+                        "type": "object",
+                        "properties": {
+                            "metric_name": string,
+                            "data": {"type": "object", "properties": {
+                                "resultType": {"type": "string", "enum": ["vector"]},
+                                "result": {"type": "array", "items": {"type": "object", "properties": {
+                                    "value": {"type": "array", "description": "[unix seconds, \"<count>\"]: the value is a string, as Prometheus writes it.", "minItems": 2, "maxItems": 2, "items": {"type": ["integer", "string"]}},
+                                }}},
+                            }},
+                            "error": {"type": "string", "description": "Why the metric has no data (no metrics backend)."},
+                        },
+                        "required": ["metric_name", "data"],
+                    }},
+                },
+                "required": ["results"],
             }),
         ),
         (
