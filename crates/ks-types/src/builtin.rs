@@ -218,9 +218,10 @@ impl RoleData {
         if self.template.is_some()
             && let Some((_, rules)) = table.iter().find(|(name, _)| *name == self.name)
         {
-            meta.annotations
-                .get_or_insert_with(BTreeMap::new)
-                .insert(ROLE_TEMPLATE_RULES_ANNOTATION.to_owned(), (*rules).to_owned());
+            meta.annotations.get_or_insert_with(BTreeMap::new).insert(
+                ROLE_TEMPLATE_RULES_ANNOTATION.to_owned(),
+                (*rules).to_owned(),
+            );
         }
         meta
     }
@@ -264,14 +265,26 @@ const GLOBAL_TEMPLATE_RULES: &[(&str, &str)] = &[
     ("role-template-view-clusters", r#"{"clusters":"view"}"#),
     ("role-template-manage-clusters", r#"{"clusters":"manage"}"#),
     ("role-template-view-workspaces", r#"{"workspaces":"view"}"#),
-    ("role-template-manage-workspaces", r#"{"workspaces":"manage"}"#),
+    (
+        "role-template-manage-workspaces",
+        r#"{"workspaces":"manage"}"#,
+    ),
     ("role-template-view-users", r#"{"users":"view"}"#),
     ("role-template-manage-users", r#"{"users":"manage"}"#),
     ("role-template-view-roles", r#"{"roles":"view"}"#),
     ("role-template-manage-roles", r#"{"roles":"manage"}"#),
-    ("role-template-view-app-templates", r#"{"app-templates":"view"}"#),
-    ("role-template-manage-app-templates", r#"{"app-templates":"manage"}"#),
-    ("role-template-manage-platform-settings", r#"{"platform-settings":"manage"}"#),
+    (
+        "role-template-view-app-templates",
+        r#"{"app-templates":"view"}"#,
+    ),
+    (
+        "role-template-manage-app-templates",
+        r#"{"app-templates":"manage"}"#,
+    ),
+    (
+        "role-template-manage-platform-settings",
+        r#"{"platform-settings":"manage"}"#,
+    ),
 ];
 
 const WORKSPACE_TEMPLATE_RULES: &[(&str, &str)] = &[
@@ -282,44 +295,101 @@ const WORKSPACE_TEMPLATE_RULES: &[(&str, &str)] = &[
     ("role-template-create-devops", r#"{"devops":"create"}"#),
     ("role-template-manage-devops", r#"{"devops":"manage"}"#),
     ("role-template-view-app-repos", r#"{"app-repos":"view"}"#),
-    ("role-template-manage-app-repos", r#"{"app-repos":"manage"}"#),
-    ("role-template-view-app-templates", r#"{"app-templates":"view"}"#),
-    ("role-template-manage-app-templates", r#"{"app-templates":"manage"}"#),
+    (
+        "role-template-manage-app-repos",
+        r#"{"app-repos":"manage"}"#,
+    ),
+    (
+        "role-template-view-app-templates",
+        r#"{"app-templates":"view"}"#,
+    ),
+    (
+        "role-template-manage-app-templates",
+        r#"{"app-templates":"manage"}"#,
+    ),
     ("role-template-view-roles", r#"{"roles":"view"}"#),
     ("role-template-manage-roles", r#"{"roles":"manage"}"#),
     ("role-template-view-members", r#"{"members":"view"}"#),
     ("role-template-manage-members", r#"{"members":"manage"}"#),
-    ("role-template-view-basic", r#"{"basic":"view","members":"view"}"#),
-    ("role-template-manage-workspace-settings", r#"{"workspace-settings":"manage"}"#),
-    ("role-template-view-workspace-settings", r#"{"workspace-settings":"view"}"#),
+    (
+        "role-template-view-basic",
+        r#"{"basic":"view","members":"view"}"#,
+    ),
+    (
+        "role-template-manage-workspace-settings",
+        r#"{"workspace-settings":"manage"}"#,
+    ),
+    (
+        "role-template-view-workspace-settings",
+        r#"{"workspace-settings":"view"}"#,
+    ),
     ("role-template-manage-groups", r#"{"groups":"manage"}"#),
     ("role-template-view-groups", r#"{"groups":"view"}"#),
 ];
 
 const NAMESPACE_TEMPLATE_RULES: &[(&str, &str)] = &[
-    ("role-template-view-alerting-messages", r#"{"alerts":"view"}"#),
-    ("role-template-view-alerting-policies", r#"{"alert-rules":"view"}"#),
-    ("role-template-manage-alerting-policies", r#"{"alert-rules":"manage"}"#),
-    ("role-template-view-custom-monitoring", r#"{"custom-monitoring":"view"}"#),
-    ("role-template-manage-custom-monitoring", r#"{"custom-monitoring":"manage"}"#),
+    (
+        "role-template-view-alerting-messages",
+        r#"{"alerts":"view"}"#,
+    ),
+    (
+        "role-template-view-alerting-policies",
+        r#"{"alert-rules":"view"}"#,
+    ),
+    (
+        "role-template-manage-alerting-policies",
+        r#"{"alert-rules":"manage"}"#,
+    ),
+    (
+        "role-template-view-custom-monitoring",
+        r#"{"custom-monitoring":"view"}"#,
+    ),
+    (
+        "role-template-manage-custom-monitoring",
+        r#"{"custom-monitoring":"manage"}"#,
+    ),
     ("role-template-view-members", r#"{"members":"view"}"#),
     ("role-template-manage-members", r#"{"members":"manage"}"#),
     ("role-template-view-basic", r#"{"basic":"view"}"#),
-    ("role-template-manage-project-settings", r#"{"project-settings":"manage"}"#),
+    (
+        "role-template-manage-project-settings",
+        r#"{"project-settings":"manage"}"#,
+    ),
     ("role-template-view-roles", r#"{"roles":"view"}"#),
     ("role-template-manage-roles", r#"{"roles":"manage"}"#),
-    ("role-template-view-app-workloads", r#"{"applications":"view","deployments":"view","statefulsets":"view","daemonsets":"view","jobs":"view","cronjobs":"view","pods":"view","services":"view","ingresses":"view"}"#),
-    ("role-template-manage-app-workloads", r#"{"applications":"manage","deployments":"manage","statefulsets":"manage","daemonsets":"manage","jobs":"manage","cronjobs":"manage","pods":"manage","services":"manage","ingresses":"manage","s2ibuilders":"manage","grayscale-release":"manage"}"#),
+    (
+        "role-template-view-app-workloads",
+        r#"{"applications":"view","deployments":"view","statefulsets":"view","daemonsets":"view","jobs":"view","cronjobs":"view","pods":"view","services":"view","ingresses":"view"}"#,
+    ),
+    (
+        "role-template-manage-app-workloads",
+        r#"{"applications":"manage","deployments":"manage","statefulsets":"manage","daemonsets":"manage","jobs":"manage","cronjobs":"manage","pods":"manage","services":"manage","ingresses":"manage","s2ibuilders":"manage","grayscale-release":"manage"}"#,
+    ),
     ("role-template-view-configmaps", r#"{"configmaps":"view"}"#),
-    ("role-template-manage-configmaps", r#"{"configmaps":"manage"}"#),
+    (
+        "role-template-manage-configmaps",
+        r#"{"configmaps":"manage"}"#,
+    ),
     ("role-template-view-secrets", r#"{"secrets":"view"}"#),
     ("role-template-manage-secrets", r#"{"secrets":"manage"}"#),
-    ("role-template-view-serviceaccount", r#"{"serviceaccounts":"view"}"#),
-    ("role-template-manage-serviceaccount", r#"{"serviceaccounts":"manage"}"#),
+    (
+        "role-template-view-serviceaccount",
+        r#"{"serviceaccounts":"view"}"#,
+    ),
+    (
+        "role-template-manage-serviceaccount",
+        r#"{"serviceaccounts":"manage"}"#,
+    ),
     ("role-template-view-volumes", r#"{"volumes":"view"}"#),
     ("role-template-manage-volumes", r#"{"volumes":"manage"}"#),
-    ("role-template-view-snapshots", r#"{"volume-snapshots":"view"}"#),
-    ("role-template-manage-snapshots", r#"{"volume-snapshots":"manage"}"#),
+    (
+        "role-template-view-snapshots",
+        r#"{"volume-snapshots":"view"}"#,
+    ),
+    (
+        "role-template-manage-snapshots",
+        r#"{"volume-snapshots":"manage"}"#,
+    ),
 ];
 
 const ALL: &[&str] = &["*"];

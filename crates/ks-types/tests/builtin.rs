@@ -266,7 +266,11 @@ fn templates_carry_the_console_rules() {
         .into_iter()
         .map(|r| r.metadata)
         .collect();
-    metas.extend(builtin::workspace_role_templates().into_iter().map(|r| r.metadata));
+    metas.extend(
+        builtin::workspace_role_templates()
+            .into_iter()
+            .map(|r| r.metadata),
+    );
     metas.extend(
         builtin::namespace_role_templates(Some("ns"))
             .into_iter()
@@ -278,7 +282,9 @@ fn templates_carry_the_console_rules() {
             Some(rules) => {
                 assert!(!rules.is_empty(), "{name}");
                 assert!(
-                    rules.values().all(|v| ["view", "manage", "create"].contains(&v.as_str())),
+                    rules
+                        .values()
+                        .all(|v| ["view", "manage", "create"].contains(&v.as_str())),
                     "{name}: {rules:?}"
                 );
             }
@@ -297,9 +303,17 @@ fn templates_carry_the_console_rules() {
         BTreeMap::from([("workspaces".to_owned(), "manage".to_owned())])
     );
     for role in builtin::global_roles() {
-        assert!(rules_of(&role.metadata).is_none(), "{:?}", role.metadata.name);
+        assert!(
+            rules_of(&role.metadata).is_none(),
+            "{:?}",
+            role.metadata.name
+        );
     }
     for role in builtin::workspace_roles("ws") {
-        assert!(rules_of(&role.metadata).is_none(), "{:?}", role.metadata.name);
+        assert!(
+            rules_of(&role.metadata).is_none(),
+            "{:?}",
+            role.metadata.name
+        );
     }
 }
