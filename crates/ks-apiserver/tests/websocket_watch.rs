@@ -318,3 +318,39 @@ async fn oversized_client_messages_end_the_watch_and_the_session_is_released() {
     .await;
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn an_open_socket_counts_as_a_long_running_request_until_it_closes() {
+    let ts = TestServer::start().await;
+    let admin = ts.server.as_ref().unwrap().admin_token.clone();
+    let gauge = |n: u32| {
+        format!(
+            r#"apiserver_longrunning_requests{{verb="WATCH",group="",version="v1",resource="namespaces",subresource="",scope="cluster",component="apiserver"}} {n}"#
+        )
+    };
+    let scrape = || async {
+        let auth = format!("Bearer {admin}");
+        let (status, _, bytes) =
+            http(&ts.url, "GET", "/metrics", &[("authorization", &auth)], "").await;
+        assert_eq!(status, 200);
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    let mut socket = open(
+        &ts,
+        "/api/v1/watch/namespaces?labelSelector=none%3Dnone",
+        Some(&admin),
+    )
+    .await
+    .unwrap();
+    // Well after the 101 was sent, the watch is still counted.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let text = scrape().await;
+    assert!(text.lines().any(|l| l == gauge(1)), "{text}");
+    socket.close(None).await.unwrap();
+    while socket.next().await.is_some() {}
+    eventually("the gauge drops", || async {
+        scrape().await.lines().any(|l| l == gauge(0))
+    })
+    .await;
+    ts.stop().await;
+}

@@ -24,6 +24,7 @@ use crate::user::UserInfo;
 
 pub(crate) use negotiate::{Format, IncludeObject};
 pub(crate) use params::Params;
+pub use watch::WebSocketSession;
 
 /// The axum handler every request goes through.
 pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {

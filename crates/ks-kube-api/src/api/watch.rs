@@ -225,6 +225,21 @@ pub(super) async fn watch(
     Ok(response)
 }
 
+/// Put on a WebSocket watch's 101 response: resolves when the socket
+/// closes. Layers that follow a long-running response to its end (audit's
+/// ResponseComplete, the long-running gauge) follow this instead, since
+/// the 101 response's body ends as soon as the connection upgrades.
+#[derive(Clone, Debug)]
+pub struct WebSocketSession(tokio::sync::watch::Receiver<()>);
+
+impl WebSocketSession {
+    /// Waits until the socket has closed (or the upgrade failed).
+    pub async fn closed(mut self) {
+        // Nothing is ever sent: this returns when the sender is dropped.
+        let _ = self.0.changed().await;
+    }
+}
+
 /// The 101 answer; once upgraded, the watch's lines go out as frames.
 fn websocket_response(
     app: &Arc<App>,
@@ -243,11 +258,16 @@ fn websocket_response(
         upgrade.set_selected_protocol(protocol);
     }
     let session = app.websockets.subscribe();
+    let (open, followed) = tokio::sync::watch::channel(());
     let app = Arc::clone(app);
-    upgrade.on_upgrade(move |socket| async move {
+    // A failed upgrade drops the callback, and `open` with it.
+    let mut response = upgrade.on_upgrade(move |socket| async move {
         serve_websocket(socket, rx, &app).await;
         drop(session);
-    })
+        drop(open);
+    });
+    response.extensions_mut().insert(WebSocketSession(followed));
+    response
 }
 
 async fn serve_websocket(mut socket: WebSocket, mut rx: mpsc::Receiver<Bytes>, app: &App) {
