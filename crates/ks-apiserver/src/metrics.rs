@@ -722,6 +722,19 @@ where
                 .get_or_create(&LongRunningKey(route))
                 .clone();
             gauge.inc();
+            if let Some(session) = response
+                .extensions()
+                .get::<ks_kube_api::api::WebSocketSession>()
+                .cloned()
+            {
+                // Upgraded: counted until the socket closes.
+                let in_flight = InFlight(gauge);
+                tokio::spawn(async move {
+                    session.closed().await;
+                    drop(in_flight);
+                });
+                return Ok(response);
+            }
             let (parts, body) = response.into_parts();
             Ok(Response::from_parts(
                 parts,

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use ks_store::{Storage, Store, StoreConfig};
 use tokio::net::TcpListener;
@@ -411,7 +410,9 @@ async fn accept_loop(
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
-    let graceful = GracefulShutdown::new();
+    // Every connection holds a receiver until it ends: the loop waits for
+    // them all (up to the grace period) once it stops accepting.
+    let (drain, _) = watch::channel(());
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -426,20 +427,23 @@ async fn accept_loop(
         };
         let _ = tcp.set_nodelay(true);
         let builder = hyper::server::conn::http1::Builder::new();
+        let stop = stop.clone();
+        let held = drain.subscribe();
         match &acceptor {
             None => {
                 let service = connection_service(router.clone(), peer, None);
-                let conn = builder.serve_connection(TokioIo::new(tcp), service);
-                let conn = graceful.watch(conn);
+                // Upgrades: watches over WebSocket.
+                let conn = builder
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .with_upgrades();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    if let Err(e) = serve_until_stopped(conn, stop, held).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                 });
             }
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
-                let watcher = graceful.watcher();
                 let router = router.clone();
                 tokio::spawn(async move {
                     let tls =
@@ -461,8 +465,10 @@ async fn accept_loop(
                         .and_then(|cert| crate::tls::certificate_identity(cert))
                         .map(Arc::new);
                     let service = connection_service(router, peer, identity);
-                    let conn = builder.serve_connection(TokioIo::new(tls), service);
-                    if let Err(e) = watcher.watch(conn).await {
+                    let conn = builder
+                        .serve_connection(TokioIo::new(tls), service)
+                        .with_upgrades();
+                    if let Err(e) = serve_until_stopped(conn, stop, held).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                 });
@@ -470,13 +476,35 @@ async fn accept_loop(
         }
     }
     drop(listener);
-    let _ = TokioExecutor::new();
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(grace, drain.closed()).await.is_err() {
         tracing::warn!("in-flight requests did not finish within the shutdown grace period");
     }
+}
+
+/// Serves one connection until it ends. When `stop` turns true, hyper's
+/// graceful shutdown lets the request in flight finish, then closes.
+/// `_held` marks the connection as open for the accept loop. A connection
+/// upgraded to a WebSocket leaves hyper here; its watch ends on the
+/// application's own shutdown signal ([`App::websockets_closed`]).
+async fn serve_until_stopped<I, S, B>(
+    conn: hyper::server::conn::http1::UpgradeableConnection<I, S>,
+    mut stop: watch::Receiver<bool>,
+    _held: watch::Receiver<()>,
+) -> Result<(), hyper::Error>
+where
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => return result,
+        _ = stop.wait_for(|stopped| *stopped) => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    conn.await
 }
 
 /// The router for one connection: every request carries the
@@ -519,6 +547,17 @@ impl RunningServer {
         let grace = self.grace + Duration::from_secs(1);
         let accept = std::mem::replace(&mut self.accept, tokio::spawn(async {}));
         let _ = tokio::time::timeout(grace, accept).await;
+        // WebSocket watches left hyper when they upgraded; they close on
+        // `begin_shutdown` above, and get the same grace to do it.
+        if tokio::time::timeout(grace, self.app.websockets_closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = self.app.open_websockets(),
+                "WebSocket watches did not close within the shutdown grace period"
+            );
+        }
         for c in self.background.drain(..) {
             c.abort();
         }

@@ -33,6 +33,9 @@ pub struct App {
     /// Flips to true when the server begins shutting down; watches end.
     pub shutdown: watch::Receiver<bool>,
     pub(crate) shutdown_tx: watch::Sender<bool>,
+    /// One receiver per open WebSocket watch, so shutdown can wait for
+    /// them: an upgraded connection is no longer the HTTP server's.
+    pub(crate) websockets: watch::Sender<()>,
     /// Wakes the garbage collector and namespace controller.
     pub(crate) gc_wakeup: Notify,
     /// Server version information.
@@ -115,6 +118,7 @@ impl App {
             openapi: Mutex::new(OpenApiCache::default()),
             shutdown,
             shutdown_tx,
+            websockets: watch::Sender::new(()),
             gc_wakeup: Notify::new(),
             version,
             crd_sync: tokio::sync::Mutex::new(()),
@@ -124,6 +128,18 @@ impl App {
     /// Asks long-running requests (watches) and controllers to stop.
     pub fn begin_shutdown(&self) {
         let _ = self.shutdown_tx.send(true);
+    }
+
+    /// Resolves once every WebSocket watch has closed (they close when
+    /// [`App::begin_shutdown`] is called): the server waits for this, up
+    /// to its grace period, as it waits for its HTTP connections.
+    pub async fn websockets_closed(&self) {
+        self.websockets.closed().await;
+    }
+
+    /// How many WebSocket watches are open.
+    pub fn open_websockets(&self) -> usize {
+        self.websockets.receiver_count()
     }
 
     /// Whether shutdown has begun.

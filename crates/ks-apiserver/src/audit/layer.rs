@@ -267,6 +267,19 @@ impl Tracker {
         if self.plan.long_running {
             self.emit(Stage::ResponseStarted);
         }
+        if let Some(session) = response
+            .extensions()
+            .get::<ks_kube_api::api::WebSocketSession>()
+            .cloned()
+        {
+            // A WebSocket watch: complete when the socket closes, as
+            // kube-apiserver's handler returns only then.
+            tokio::spawn(async move {
+                session.closed().await;
+                drop(self);
+            });
+            return response;
+        }
         if self.plan.capture_response {
             self.response_capture = Some(Capture::new(self.limit));
         } else if self.plan.read_failure_status && code >= 400 {

@@ -24,6 +24,7 @@ use crate::user::UserInfo;
 
 pub(crate) use negotiate::{Format, IncludeObject};
 pub(crate) use params::Params;
+pub use watch::WebSocketSession;
 
 /// The axum handler every request goes through.
 pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
@@ -99,6 +100,14 @@ impl Target<'_> {
 async fn dispatch(app: &Arc<App>, request: Request) -> ApiResult<Response> {
     let (mut parts, body) = request.into_parts();
     let user = parts.extensions.remove::<UserInfo>().unwrap_or_default();
+    // Taken before the path is parsed (which borrows `parts`); used only
+    // if the request is a watch, as kube-apiserver upgrades only those.
+    let upgrade = if watch::wants_websocket(&parts.headers) {
+        use axum::extract::FromRequestParts;
+        Some(axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await)
+    } else {
+        None
+    };
     let info = match app.resolver.parse_uri(&parts.method, &parts.uri) {
         Ok(info) => info,
         Err(failure) => {
@@ -186,7 +195,12 @@ async fn dispatch(app: &Arc<App>, request: Request) -> ApiResult<Response> {
     match (info.verb.as_ref(), target.subresource) {
         ("get", "" | "status") => read::get(app, &target, &format, &params).await,
         ("list", "") => read::list(app, &target, &format, &params, &info).await,
-        ("watch", "") => watch::watch(app, &target, format, &params, &info).await,
+        ("watch", "") => {
+            let upgrade = upgrade
+                .transpose()
+                .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+            watch::watch(app, &target, format, &params, upgrade).await
+        }
         ("create", "") => {
             write::create(app, &target, &format, &params, &content_type, &body_bytes).await
         }

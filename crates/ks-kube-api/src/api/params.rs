@@ -46,6 +46,12 @@ pub(crate) struct Params {
     pub(crate) include_object: Option<String>,
     pub(crate) pretty: bool,
     pub(crate) force: bool,
+    /// `labelSelector` and `fieldSelector` (first values). The request
+    /// info carries them too, but empty on the deprecated `/watch/` path
+    /// form (Kubernetes hides them from authorizers there), where they
+    /// still select what the watch sends.
+    pub(crate) label_selector: Option<String>,
+    pub(crate) field_selector: Option<String>,
 }
 
 fn parse_bool(name: &str, value: &str) -> ApiResult<bool> {
@@ -129,6 +135,8 @@ impl Params {
                 "includeObject" => p.include_object = Some(value),
                 "pretty" => p.pretty = parse_bool(&key, &value).unwrap_or(false),
                 "force" => p.force = parse_bool(&key, &value)?,
+                "labelSelector" if p.label_selector.is_none() => p.label_selector = Some(value),
+                "fieldSelector" if p.field_selector.is_none() => p.field_selector = Some(value),
                 _ => {}
             }
         }

@@ -96,21 +96,20 @@ fn stored_at_version(def: &ResourceDef, stored: &[u8]) -> bool {
 /// Parses the selectors of a list, watch or deletecollection, and checks
 /// the field selector against what `def` lets it name.
 pub(crate) fn selectors(info: &RequestInfo<'_>, def: &ResourceDef) -> ApiResult<Selectors> {
-    let label = if info.label_selector.is_empty() {
+    selectors_of(&info.label_selector, &info.field_selector, def)
+}
+
+/// The selectors of a label and a field selector text (empty: none).
+pub(crate) fn selectors_of(label: &str, field: &str, def: &ResourceDef) -> ApiResult<Selectors> {
+    let label = if label.is_empty() {
         None
     } else {
-        Some(
-            LabelSelector::parse(&info.label_selector)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?,
-        )
+        Some(LabelSelector::parse(label).map_err(|e| ApiError::bad_request(e.to_string()))?)
     };
-    let field = if info.field_selector.is_empty() {
+    let field = if field.is_empty() {
         None
     } else {
-        Some(
-            FieldSelector::parse(&info.field_selector)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?,
-        )
+        Some(FieldSelector::parse(field).map_err(|e| ApiError::bad_request(e.to_string()))?)
     };
     Selectors::new(label, field, &def.selectable)
 }

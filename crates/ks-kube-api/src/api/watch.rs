@@ -6,21 +6,29 @@
 //! stream is a single ERROR event with a 410 Expired Status (what clients
 //! such as client-go and kube-rs expect to relist on). Selectors turn
 //! objects that start or stop matching into ADDED and DELETED events.
+//!
+//! Any watch may also be asked for as a WebSocket (`Connection: Upgrade`,
+//! `Upgrade: websocket`), as kube-apiserver serves them (k8s.io/apiserver
+//! `endpoints/handlers/watch.go`, `HandleWS`) and as KubeSphere's console
+//! opens them: the same events, one text frame per event holding the same
+//! JSON line; messages from the client are read only to answer pings and
+//! notice a close; the socket is closed when the watch ends (timeout,
+//! compaction, server shutdown).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
-use ks_request_info::RequestInfo;
 use ks_store::{EventKind, StoreError, WatchItem};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::negotiate::Format;
-use super::read::{parse_rv, read_page, selectors, served_bytes, served_object};
+use super::read::{parse_rv, read_page, selectors_of, served_bytes, served_object};
 use super::{Params, Target};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
@@ -32,20 +40,49 @@ use crate::table;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// How often an idle watch that allows bookmarks gets one.
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
+/// Largest message (and frame) a WebSocket watch reads from its client.
+/// Clients have nothing to say on a watch but pings and a close, whose
+/// payloads are at most 125 bytes; anything larger ends the watch.
+pub(crate) const MAX_WEBSOCKET_CLIENT_MESSAGE: usize = 4 * 1024;
+/// How long a closing WebSocket waits for the client's close frame.
+const CLOSE_HANDSHAKE_TIME: Duration = Duration::from_secs(2);
+
+/// Whether the request asks for a WebSocket (`Connection` lists
+/// `upgrade`, `Upgrade` is `websocket`), as kube-apiserver's
+/// `wsstream.IsWebSocketRequest` decides.
+pub(super) fn wants_websocket(headers: &http::HeaderMap) -> bool {
+    let connection_upgrade = headers.get_all(header::CONNECTION).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+        })
+    });
+    let upgrade_websocket = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
+    connection_upgrade && upgrade_websocket
+}
 
 pub(super) async fn watch(
     app: &Arc<App>,
     target: &Target<'_>,
     format: Format,
     params: &Params,
-    info: &RequestInfo<'_>,
+    upgrade: Option<WebSocketUpgrade>,
 ) -> ApiResult<Response> {
     if matches!(format, Format::Yaml) {
         return Err(ApiError::not_acceptable(
             "watch streams are served as JSON only",
         ));
     }
-    let selectors = selectors(info, &target.def)?;
+    // From the query, not the request info: the info leaves them out on
+    // the `/watch/` path form (the console's), which still honours them.
+    let selectors = selectors_of(
+        params.label_selector.as_deref().unwrap_or(""),
+        params.field_selector.as_deref().unwrap_or(""),
+        &target.def,
+    )?;
     let def = Arc::clone(&target.def);
     let ns = (!target.namespace.is_empty()).then_some(target.namespace);
     let prefix = def.prefix_in(ns);
@@ -171,6 +208,9 @@ pub(super) async fn watch(
         }
     });
 
+    if let Some(upgrade) = upgrade {
+        return Ok(websocket_response(app, upgrade, rx));
+    }
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
@@ -183,6 +223,88 @@ pub(super) async fn watch(
         HeaderValue::from_static("application/json"),
     );
     Ok(response)
+}
+
+/// Put on a WebSocket watch's 101 response: resolves when the socket
+/// closes. Layers that follow a long-running response to its end (audit's
+/// ResponseComplete, the long-running gauge) follow this instead, since
+/// the 101 response's body ends as soon as the connection upgrades.
+#[derive(Clone, Debug)]
+pub struct WebSocketSession(tokio::sync::watch::Receiver<()>);
+
+impl WebSocketSession {
+    /// Waits until the socket has closed (or the upgrade failed).
+    pub async fn closed(mut self) {
+        // Nothing is ever sent: this returns when the sender is dropped.
+        let _ = self.0.changed().await;
+    }
+}
+
+/// The 101 answer; once upgraded, the watch's lines go out as frames.
+fn websocket_response(
+    app: &Arc<App>,
+    upgrade: WebSocketUpgrade,
+    rx: mpsc::Receiver<Bytes>,
+) -> Response {
+    let mut upgrade = upgrade
+        .max_message_size(MAX_WEBSOCKET_CLIENT_MESSAGE)
+        .max_frame_size(MAX_WEBSOCKET_CLIENT_MESSAGE);
+    // Kubernetes' watch accepts a single offered subprotocol and answers
+    // with it (golang.org/x/net/websocket's handshake); the frames stay
+    // JSON text whatever it names. Browsers fail a handshake whose answer
+    // omits every protocol they offered, so the first one is echoed.
+    let offered = upgrade.requested_protocols().next().cloned();
+    if let Some(protocol) = offered {
+        upgrade.set_selected_protocol(protocol);
+    }
+    let session = app.websockets.subscribe();
+    let (open, followed) = tokio::sync::watch::channel(());
+    let app = Arc::clone(app);
+    // A failed upgrade drops the callback, and `open` with it.
+    let mut response = upgrade.on_upgrade(move |socket| async move {
+        serve_websocket(socket, rx, &app).await;
+        drop(session);
+        drop(open);
+    });
+    response.extensions_mut().insert(WebSocketSession(followed));
+    response
+}
+
+async fn serve_websocket(mut socket: WebSocket, mut rx: mpsc::Receiver<Bytes>, app: &App) {
+    loop {
+        tokio::select! {
+            chunk = rx.recv() => {
+                let Some(chunk) = chunk else { break };
+                // The lines are serde_json's output: always UTF-8.
+                let Ok(text) = Utf8Bytes::try_from(chunk) else { break };
+                if socket.send(Message::Text(text)).await.is_err() {
+                    return;
+                }
+            }
+            message = socket.recv() => match message {
+                // Pings are answered by the protocol layer as it reads.
+                Some(Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+            },
+        }
+    }
+    // The watch ended (timeout, compaction, shutdown): close cleanly.
+    let code = if app.is_shutting_down() {
+        close_code::AWAY
+    } else {
+        close_code::NORMAL
+    };
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(""),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIME, async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
 }
 
 fn line(kind: &str, object: &[u8]) -> Bytes {
