@@ -66,6 +66,8 @@ use crate::runtime::{
 };
 use crate::{Error, Settings, Start};
 
+pub use ks_types::iam::is_bcrypt_hash;
+
 /// The controller's name in `--controllers`.
 pub const NAME: &str = "user";
 /// The finalizer the controller keeps on users until they are cleaned up.
@@ -332,23 +334,6 @@ fn nanos(n: i128) -> Duration {
 /// A password that is set and not yet a bcrypt hash.
 fn needs_hash(password: &str) -> bool {
     !password.is_empty() && !is_bcrypt_hash(password)
-}
-
-/// Whether `s` has the shape of a bcrypt hash (`$2a$10$` and 53 more
-/// characters), which is what KubeSphere's `bcrypt.Cost(...) > 0` checks.
-pub fn is_bcrypt_hash(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 60
-        && b[0] == b'$'
-        && b[1] == b'2'
-        && matches!(b[2], b'a' | b'b' | b'x' | b'y')
-        && b[3] == b'$'
-        && b[4].is_ascii_digit()
-        && b[5].is_ascii_digit()
-        && b[6] == b'$'
-        && b[7..]
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/')
 }
 
 /// bcrypt is slow on purpose: hash on the blocking pool.

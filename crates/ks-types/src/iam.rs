@@ -36,6 +36,25 @@ kind! {
     group = "iam.kubesphere.io", version = "v1alpha2", plural = "users", singular = "user", list = UserList
 }
 
+/// Whether `s` has the shape of a bcrypt hash (`$2a$`, `$2b$`, `$2x$` or
+/// `$2y$`, a two-digit cost, 53 characters of bcrypt's base64): what
+/// KubeSphere's `bcrypt.Cost(...) > 0` accepts as an already hashed
+/// [`UserSpec::encrypted_password`].
+pub fn is_bcrypt_hash(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 60
+        && b[0] == b'$'
+        && b[1] == b'2'
+        && matches!(b[2], b'a' | b'b' | b'x' | b'y')
+        && b[3] == b'$'
+        && b[4].is_ascii_digit()
+        && b[5].is_ascii_digit()
+        && b[6] == b'$'
+        && b[7..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'.' || c == b'/')
+}
+
 /// Desired state of a [`User`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

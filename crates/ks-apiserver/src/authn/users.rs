@@ -13,6 +13,8 @@ use serde_json::Value;
 
 use crate::informer::{Change, Informer};
 
+pub use ks_types::iam::is_bcrypt_hash;
+
 /// Where users live in the store.
 pub const USERS_PREFIX: &str = "/iam.kubesphere.io/users/";
 
@@ -84,23 +86,6 @@ impl UserRecord {
     pub fn is_disabled(&self) -> bool {
         self.state == "Disabled"
     }
-}
-
-/// Whether `s` has the shape of a bcrypt hash (`$2a$`, `$2b$`, `$2x$` or
-/// `$2y$`, a two-digit cost, 53 characters of bcrypt's base64).
-pub fn is_bcrypt_hash(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 60
-        && b[0] == b'$'
-        && b[1] == b'2'
-        && matches!(b[2], b'a' | b'b' | b'x' | b'y')
-        && b[3] == b'$'
-        && b[4].is_ascii_digit()
-        && b[5].is_ascii_digit()
-        && b[6] == b'$'
-        && b[7..]
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'.' || c == b'/')
 }
 
 #[derive(Default)]
