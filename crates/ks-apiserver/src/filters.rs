@@ -49,6 +49,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/kapis/version",
     "/kapis/config.kubesphere.io/v1alpha2/configs/oauth",
     "/kapis/config.kubesphere.io/v1alpha2/configs/configz",
+    "/kapis/config.kubesphere.io/v1alpha2/configs/gpu/kinds",
 ];
 
 /// Whether `path` (the raw request path) is public.

@@ -172,6 +172,8 @@ fn apply_options(config: &mut ks_apiserver::Config, args: &Args) -> Result<(), S
             for warning in &loaded.warnings {
                 eprintln!("ks-apiserver: --config {}: {warning}", path.display());
             }
+            config.gpu_kinds = (loaded.options.gpu_kinds())
+                .map_err(|e| format!("--config {}: {e}", path.display()))?;
             EffectiveOptions::from_options(&loaded.options)
         }
         None => EffectiveOptions::default(),

@@ -605,6 +605,30 @@ pub enum OptionsError {
 }
 
 impl KubeSphereOptions {
+    /// `gpu.kinds` (section and key matched case-insensitively, as
+    /// KubeSphere's loader does; fields it does not know are ignored):
+    /// empty without them. An entry that is not a mapping of those fields
+    /// is an error naming it.
+    pub fn gpu_kinds(&self) -> Result<Vec<crate::kapis::config::GpuKind>, String> {
+        let section = self
+            .sections
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("gpu"))
+            .map(|(_, value)| value.as_json());
+        let kinds = section
+            .and_then(serde_json::Value::as_object)
+            .and_then(|map| map.iter().find(|(k, _)| k.eq_ignore_ascii_case("kinds")))
+            .map(|(_, v)| v);
+        match kinds {
+            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+            Some(kinds) => serde_json::from_value(kinds.clone()).map_err(|e| {
+                format!(
+                    "gpu.kinds: {e} (expected a list of {{resourceName, resourceType, default}})"
+                )
+            }),
+        }
+    }
+
     /// Reads `path` (at most [`MAX_FILE_BYTES`]). Report errors with the
     /// file name: `--config {path}: {error}`.
     pub fn load(path: impl AsRef<Path>) -> Result<Loaded, OptionsError> {
@@ -1952,6 +1976,27 @@ mod tests {
         fn prop_parse_never_panics(text in "[-+.0-9a-zµμ ]{0,40}") {
             let _ = parse_go_duration(&text);
         }
+    }
+
+    #[test]
+    fn gpu_kinds_come_from_the_gpu_section() {
+        use crate::kapis::config::GpuKind;
+        assert_eq!(load("").options.gpu_kinds(), Ok(Vec::new()));
+        assert_eq!(load("gpu: {}\n").options.gpu_kinds(), Ok(Vec::new()));
+        let text = "GPU:\n  Kinds:\n  - resourceName: nvidia.com/gpu\n    resourceType: GPU\n    default: true\n";
+        assert_eq!(
+            load(text).options.gpu_kinds(),
+            Ok(vec![GpuKind {
+                resource_name: "nvidia.com/gpu".into(),
+                resource_type: "GPU".into(),
+                default: true,
+            }])
+        );
+        let bad = load("gpu:\n  kinds: nvidia.com/gpu\n").options.gpu_kinds();
+        assert!(
+            bad.as_ref().is_err_and(|e| e.starts_with("gpu.kinds: ")),
+            "{bad:?}"
+        );
     }
 
     #[test]

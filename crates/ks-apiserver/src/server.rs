@@ -59,6 +59,9 @@ pub struct Config {
     pub controllers: Option<ks_controller_manager::Controllers>,
     /// The controllers' settings (login history, lockout duration).
     pub controller_settings: ks_controller_manager::Settings,
+    /// `gpu.kinds` of `kubesphere.yaml`, served at
+    /// `/kapis/config.kubesphere.io/v1alpha2/configs/gpu/kinds`.
+    pub gpu_kinds: Vec<crate::kapis::config::GpuKind>,
 }
 
 impl Config {
@@ -82,6 +85,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(10),
             controllers: Some(ks_controller_manager::Controllers::default()),
             controller_settings: ks_controller_manager::Settings::default(),
+            gpu_kinds: Vec::new(),
         }
     }
 }
@@ -345,6 +349,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         access_token_max_age: config.tokens.access_max_age,
         access_token_inactivity_timeout: config.tokens.inactivity_timeout,
     };
+    kapis.gpu_kinds = config.gpu_kinds.clone();
     let router = crate::secured_router(
         Arc::clone(&app),
         Arc::clone(&security),

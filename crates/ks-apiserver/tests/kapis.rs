@@ -72,6 +72,18 @@ async fn public_routes_answer_anonymous_callers_without_secrets() {
     assert_eq!(configz.status, 200, "{}", configz.text);
     assert_eq!(configz.body["authentication"], true);
     assert_eq!(configz.body["openpitrix"], false);
+
+    // Asked on every page the console's server renders.
+    let gpu = call(
+        &ts,
+        "GET",
+        "/kapis/config.kubesphere.io/v1alpha2/configs/gpu/kinds",
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(gpu.status, 200, "{}", gpu.text);
+    assert_eq!(gpu.body, serde_json::json!([]));
     ts.stop().await;
 }
 

@@ -1,7 +1,7 @@
-//! `config.kubesphere.io/v1alpha2`: `GET configs/oauth` and
-//! `GET configs/configz`, public (KubeSphere serves
-//! `/kapis/config.kubesphere.io/*` to anonymous callers: its console's
-//! server fetches both before anyone logs in).
+//! `config.kubesphere.io/v1alpha2`: `GET configs/oauth`,
+//! `GET configs/configz` and `GET configs/gpu/kinds`, public (KubeSphere
+//! serves `/kapis/config.kubesphere.io/*` to anonymous callers: its
+//! console's server fetches them before anyone logs in, and on every page).
 //!
 //! `configs/oauth` is KubeSphere's `oauthOptions` as its JSON names them
 //! (`issuer`, `identityProviders`, `clients`, `accessTokenMaxAge`,
@@ -16,6 +16,10 @@
 //! reported disabled, including `openpitrix`, which KubeSphere always
 //! reports enabled: ks-rs serves no App Store, and a console that believed
 //! otherwise would show menus that fail.
+//!
+//! `configs/gpu/kinds` is the `gpu.kinds` list of `kubesphere.yaml` (the
+//! GPU resources the console offers in container forms), `[]` without one,
+//! as in KubeSphere.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +29,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Kapis, ok};
@@ -114,6 +119,22 @@ impl Default for Configz {
     }
 }
 
+/// One of `gpu.kinds` (KubeSphere's `gpu.GPUKind`), written as KubeSphere
+/// writes it: empty fields and a false `default` left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuKind {
+    /// The extended resource, e.g. `nvidia.com/gpu`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub resource_name: String,
+    /// What the console calls it, e.g. `GPU`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub resource_type: String,
+    /// Whether the console lists it first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default: bool,
+}
+
 pub(super) fn routes() -> Router<Arc<Kapis>> {
     Router::new()
         .route(
@@ -124,6 +145,10 @@ pub(super) fn routes() -> Router<Arc<Kapis>> {
             "/kapis/config.kubesphere.io/v1alpha2/configs/configz",
             get(configz),
         )
+        .route(
+            "/kapis/config.kubesphere.io/v1alpha2/configs/gpu/kinds",
+            get(gpu_kinds),
+        )
 }
 
 async fn oauth(State(kapis): State<Arc<Kapis>>) -> Response {
@@ -132,6 +157,10 @@ async fn oauth(State(kapis): State<Arc<Kapis>>) -> Response {
 
 async fn configz(State(kapis): State<Arc<Kapis>>) -> Response {
     ok(&json!(kapis.configz.0))
+}
+
+async fn gpu_kinds(State(kapis): State<Arc<Kapis>>) -> Response {
+    ok(&kapis.gpu_kinds)
 }
 
 #[cfg(test)]
@@ -157,5 +186,21 @@ mod tests {
             .collect();
         assert_eq!(enabled, ["authentication", "authorization", "kubernetes"]);
         assert_eq!(configz.0.get("openpitrix"), Some(&false));
+    }
+
+    #[test]
+    fn gpu_kinds_are_written_as_kubesphere_writes_them() {
+        let kinds: Vec<GpuKind> = serde_json::from_value(json!([
+            {"resourceName": "nvidia.com/gpu", "resourceType": "GPU", "default": true},
+            {"resourceName": "amd.com/gpu", "vendor": "ignored"},
+        ]))
+        .unwrap();
+        assert_eq!(
+            json!(kinds),
+            json!([
+                {"resourceName": "nvidia.com/gpu", "resourceType": "GPU", "default": true},
+                {"resourceName": "amd.com/gpu"},
+            ])
+        );
     }
 }

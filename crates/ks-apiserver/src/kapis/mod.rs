@@ -9,8 +9,8 @@
 //! more than `/apis` would show it.
 //!
 //! - [`version`]: `/kapis/version` (public);
-//! - [`config`]: `config.kubesphere.io/v1alpha2` `configs/oauth` and
-//!   `configs/configz` (public, never secrets);
+//! - [`config`]: `config.kubesphere.io/v1alpha2` `configs/oauth`,
+//!   `configs/configz` and `configs/gpu/kinds` (public, never secrets);
 //! - [`tenant`]: `tenant.kubesphere.io` workspaces, namespaces and
 //!   clusters, filtered to what the caller may see;
 //! - [`iam`]: `iam.kubesphere.io/v1alpha2` users;
@@ -62,6 +62,8 @@ pub struct Kapis {
     pub oauth: config::OAuthSettings,
     /// Which components are enabled (`configs/configz`).
     pub configz: config::Configz,
+    /// `gpu.kinds` of the configuration (`configs/gpu/kinds`).
+    pub gpu_kinds: Vec<config::GpuKind>,
     /// The collections kept in memory for the lists.
     pub catalog: Arc<catalog::Catalog>,
 }
@@ -75,6 +77,7 @@ impl Kapis {
             security,
             oauth: config::OAuthSettings::default(),
             configz: config::Configz::default(),
+            gpu_kinds: Vec::new(),
             catalog: Arc::default(),
         }
     }

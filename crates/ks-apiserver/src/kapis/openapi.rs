@@ -310,6 +310,7 @@ pub const ROUTES: &[Route] = &[
     Route::new(Get, "/kapis/version", "KubeSphere's version document", One("VersionDocument")).public(),
     Route::new(Get, "/kapis/config.kubesphere.io/v1alpha2/configs/oauth", "The public login settings", One("OAuthConfig")).public(),
     Route::new(Get, "/kapis/config.kubesphere.io/v1alpha2/configs/configz", "Which KubeSphere components are enabled", One("Configz")).public(),
+    Route::new(Get, "/kapis/config.kubesphere.io/v1alpha2/configs/gpu/kinds", "The GPU kinds of the configuration (gpu.kinds)", Array("GpuKind")).public(),
     // openapi.rs
     Route::new(Get, PATH, "This OpenAPI document", One("OpenApiDocument")),
     // tenant.rs: v1alpha2
@@ -1150,6 +1151,18 @@ fn hand_described() -> Vec<(&'static str, Value)> {
                 "type": "object",
                 "description": "Which of KubeSphere's components are enabled, by KubeSphere 3.4's key.",
                 "additionalProperties": {"type": "boolean"},
+            }),
+        ),
+        (
+            "GpuKind",
+            json!({
+                "type": "object",
+                "description": "A GPU resource the console offers (`gpu.kinds` of kubesphere.yaml).",
+                "properties": {
+                    "resourceName": string,
+                    "resourceType": string,
+                    "default": {"type": "boolean"},
+                },
             }),
         ),
         (
