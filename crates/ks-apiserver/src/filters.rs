@@ -159,13 +159,16 @@ impl Security {
             ..Attributes::from_request_info(info, &user.name, &user.groups)
         };
         let verdict = self.rbac.check(&attrs);
-        if !verdict.decision.is_allowed()
-            && let Some(grant) = ks_rbac::builtin::authenticated(&attrs)
-        {
-            return Check::Decided(Decision {
-                allowed: true,
-                reason: grant.reason().to_owned(),
-            });
+        if !verdict.decision.is_allowed() {
+            if let Some(grant) = ks_rbac::builtin::authenticated(&attrs) {
+                return Check::Decided(Decision {
+                    allowed: true,
+                    reason: grant.reason().to_owned(),
+                });
+            }
+            if let Some(decision) = self.workspace_template_read(&attrs) {
+                return Check::Decided(decision);
+            }
         }
         Check::Rbac(verdict)
     }
@@ -193,13 +196,30 @@ impl Security {
             ..Attributes::from_request_info(info, &user.name, &user.groups)
         };
         let (allowed, reason) = self.rbac.decide(&attrs);
-        if !allowed && let Some(grant) = ks_rbac::builtin::authenticated(&attrs) {
-            return Decision {
-                allowed: true,
-                reason: grant.reason().to_owned(),
-            };
+        if !allowed {
+            if let Some(grant) = ks_rbac::builtin::authenticated(&attrs) {
+                return Decision {
+                    allowed: true,
+                    reason: grant.reason().to_owned(),
+                };
+            }
+            if let Some(decision) = self.workspace_template_read(&attrs) {
+                return decision;
+            }
         }
         Decision { allowed, reason }
+    }
+
+    /// A refused read of a workspace's template, allowed when the roles
+    /// allow reading the workspace itself
+    /// ([`ks_rbac::builtin::workspace_template_read_as_workspace`]).
+    fn workspace_template_read(&self, attrs: &Attributes<'_>) -> Option<Decision> {
+        let read = ks_rbac::builtin::workspace_template_read_as_workspace(attrs)?;
+        let (allowed, reason) = self.rbac.decide(&read);
+        allowed.then(|| Decision {
+            allowed: true,
+            reason: format!("{reason} (read of the workspace template as its workspace)"),
+        })
     }
 }
 

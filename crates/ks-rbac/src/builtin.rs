@@ -343,6 +343,53 @@ pub fn authenticated(attrs: &Attributes<'_>) -> Option<SelfService> {
     Some(grant)
 }
 
+/// The read a console makes of a workspace's template
+/// (`GET /kapis/tenant.kubesphere.io/v1alpha3/workspacetemplates/{ws}`, at
+/// the workspace scope), restated as the read of the workspace itself
+/// (`get workspaces/{ws}` in `ws`), for the server to ask the roles again
+/// when they refused the template.
+///
+/// KubeSphere's console opens every workspace page with that read and
+/// shows "not found" when it is refused. KubeSphere allows it to every
+/// signed-in user (the `authenticated` role's fourth clause: any
+/// `tenant.kubesphere.io` read), and its workspace roles speak of
+/// `workspaces`, not `workspacetemplates` (`{ws}-regular` may read
+/// `workspaces` and nothing about templates). ks-rs allows the read only
+/// to whom the roles allow reading the workspace: every member through the
+/// built-in workspace roles, nobody else.
+///
+/// `None` for anything but a `get` of `workspacetemplates/{ws}` in
+/// workspace `ws` by a signed-in user under `/kapis`.
+///
+/// ```
+/// use ks_rbac::Attributes;
+/// use ks_rbac::builtin::workspace_template_read_as_workspace;
+/// use ks_request_info::Resolver;
+///
+/// let info = Resolver::default()
+///     .parse("GET", "/kapis/tenant.kubesphere.io/v1alpha3/workspacetemplates/demo")
+///     .unwrap();
+/// let attrs = Attributes::from_request_info(&info, "alice", &["system:authenticated"]);
+/// let read = workspace_template_read_as_workspace(&attrs).unwrap();
+/// assert_eq!((read.resource, read.name, read.workspace), ("workspaces", "demo", "demo"));
+/// ```
+pub fn workspace_template_read_as_workspace<'a>(attrs: &Attributes<'a>) -> Option<Attributes<'a>> {
+    let template_read = is_signed_in_user(attrs)
+        && attrs.is_resource_request
+        && attrs.path.starts_with("/kapis/")
+        && attrs.resource_scope == Some(ResourceScope::Workspace)
+        && scope_names_are_exact(attrs, ResourceScope::Workspace)
+        && attrs.api_group == TENANT
+        && attrs.resource == "workspacetemplates"
+        && attrs.subresource.is_empty()
+        && attrs.verb == "get"
+        && attrs.name == attrs.workspace;
+    template_read.then(|| Attributes {
+        resource: "workspaces",
+        ..*attrs
+    })
+}
+
 /// A signed-in KubeSphere user: authenticated, and named like a `User`
 /// (never `system:anonymous`, a service account or another `system:`
 /// identity, none of which has a `User` object).

@@ -874,3 +874,100 @@ proptest! {
         prop_assert_eq!(got, want, "{} {} as {}", method, target, user);
     }
 }
+
+// ---------------------------------------------------------------------------
+// A workspace template read as its workspace
+
+/// What `workspace_template_read_as_workspace` makes of `method path` for
+/// `user` in `groups`: the restated (resource, name, workspace, verb).
+fn template_read(
+    method: &str,
+    path: &str,
+    user: &str,
+    groups: &[&str],
+) -> Option<(String, String, String, String)> {
+    let info = Resolver::default()
+        .parse(method, path)
+        .unwrap_or_else(|e| panic!("{method} {path}: {}", e.error));
+    let attrs = Attributes::from_request_info(&info, user, groups);
+    ks_rbac::builtin::workspace_template_read_as_workspace(&attrs).map(|a| {
+        assert_eq!(a.api_group, "tenant.kubesphere.io");
+        assert_eq!(a.resource_scope, Some(Workspace));
+        assert!(a.subresource.is_empty() && a.namespace.is_empty());
+        (
+            a.resource.to_owned(),
+            a.name.to_owned(),
+            a.workspace.to_owned(),
+            a.verb.to_owned(),
+        )
+    })
+}
+
+#[test]
+fn only_a_get_of_a_workspace_template_is_read_as_its_workspace() {
+    let ws1 = Some((
+        "workspaces".to_owned(),
+        "ws1".to_owned(),
+        "ws1".to_owned(),
+        "get".to_owned(),
+    ));
+    let template = "/kapis/tenant.kubesphere.io/v1alpha3/workspacetemplates/ws1";
+    assert_eq!(template_read("GET", template, "alice", SIGNED_IN), ws1);
+    // Through a member cluster's prefix, the path behind it decides.
+    assert_eq!(
+        template_read(
+            "GET",
+            "/kapis/clusters/host/tenant.kubesphere.io/v1alpha3/workspacetemplates/ws1",
+            "alice",
+            SIGNED_IN
+        ),
+        ws1
+    );
+    for (method, path, user, groups) in [
+        // Writes and lists stay with the roles.
+        ("PUT", template, "alice", SIGNED_IN),
+        ("PATCH", template, "alice", SIGNED_IN),
+        ("DELETE", template, "alice", SIGNED_IN),
+        (
+            "GET",
+            "/kapis/tenant.kubesphere.io/v1alpha3/workspacetemplates",
+            "alice",
+            SIGNED_IN,
+        ),
+        // Not signed in, or not a KubeSphere user.
+        ("GET", template, "system:anonymous", ANONYMOUS),
+        ("GET", template, "alice", ANONYMOUS),
+        ("GET", template, "system:serviceaccount:a:b", SIGNED_IN),
+        // The Kubernetes API, another resource, a subresource.
+        (
+            "GET",
+            "/apis/tenant.kubesphere.io/v1alpha2/workspacetemplates/ws1",
+            "alice",
+            SIGNED_IN,
+        ),
+        (
+            "GET",
+            "/kapis/tenant.kubesphere.io/v1alpha2/workspaces/ws1",
+            "alice",
+            SIGNED_IN,
+        ),
+        (
+            "GET",
+            "/kapis/tenant.kubesphere.io/v1alpha3/workspacetemplates/ws1/status",
+            "alice",
+            SIGNED_IN,
+        ),
+        (
+            "GET",
+            "/kapis/iam.kubesphere.io/v1alpha3/workspacetemplates/ws1",
+            "alice",
+            SIGNED_IN,
+        ),
+    ] {
+        assert_eq!(
+            template_read(method, path, user, groups),
+            None,
+            "{method} {path} as {user}"
+        );
+    }
+}

@@ -263,6 +263,32 @@ fn set_meta(object: &mut Value, field: &str, key: &str, value: &str, overwrite: 
     }
 }
 
+/// Fills what KubeSphere's handlers add by decoding a template into its Go
+/// type and encoding it again: Go's `encoding/json` always writes a struct
+/// field, so `spec`, `spec.template` and `spec.placement` are there (as
+/// `{}`) even when the caller left them out, as the console's create
+/// dialog does on a single cluster. Without this the embedded API would
+/// refuse the console's workspace (`spec.placement: Required value`).
+fn fill_struct_fields(template: &mut Value) {
+    fn object<'a>(
+        map: &'a mut serde_json::Map<String, Value>,
+        key: &str,
+    ) -> Option<&'a mut serde_json::Map<String, Value>> {
+        let value = map
+            .entry(key)
+            .or_insert_with(|| Value::Object(Default::default()));
+        if value.is_null() {
+            *value = Value::Object(Default::default());
+        }
+        value.as_object_mut()
+    }
+    // A non-object anywhere is left for the API's validation to name.
+    if let Some(spec) = template.as_object_mut().and_then(|t| object(t, "spec")) {
+        object(spec, "template");
+        object(spec, "placement");
+    }
+}
+
 fn to_bytes(value: &Value) -> Bytes {
     Bytes::from(value.to_string())
 }
@@ -284,6 +310,7 @@ async fn create_template(
         &user.name,
         false,
     );
+    fill_struct_fields(&mut template);
     (kapis.internal)
         .forward(
             Method::POST,
@@ -299,9 +326,14 @@ async fn update_template(
     Path(workspace): Path<String>,
     body: Bytes,
 ) -> Response {
+    let mut template = match json_object(&body) {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    fill_struct_fields(&mut template);
     let path = format!("{TEMPLATES_PATH}/{workspace}");
     (kapis.internal)
-        .forward(Method::PUT, &path, "application/json", body)
+        .forward(Method::PUT, &path, "application/json", to_bytes(&template))
         .await
 }
 
@@ -654,5 +686,38 @@ mod tests {
         let mut bare = serde_json::json!({});
         set_meta(&mut bare, "labels", WORKSPACE_LABEL, "ws1", true);
         assert_eq!(bare["metadata"]["labels"][WORKSPACE_LABEL], "ws1");
+    }
+
+    #[test]
+    fn struct_fields_are_filled_as_a_go_round_trip_would() {
+        use serde_json::json;
+        let cases = [
+            (
+                json!({}),
+                json!({"spec": {"template": {}, "placement": {}}}),
+            ),
+            (
+                json!({"spec": null}),
+                json!({"spec": {"template": {}, "placement": {}}}),
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"manager": "admin"}}}}),
+                json!({"spec": {"template": {"spec": {"manager": "admin"}}, "placement": {}}}),
+            ),
+            (
+                json!({"spec": {"placement": {"clusters": [{"name": "host"}]}}}),
+                json!({"spec": {"template": {}, "placement": {"clusters": [{"name": "host"}]}}}),
+            ),
+            // Wrong types stay for validation to report.
+            (
+                json!({"spec": {"template": {}, "placement": "host"}}),
+                json!({"spec": {"template": {}, "placement": "host"}}),
+            ),
+            (json!({"spec": 3}), json!({"spec": 3})),
+        ];
+        for (mut given, expected) in cases {
+            fill_struct_fields(&mut given);
+            assert_eq!(given, expected);
+        }
     }
 }
