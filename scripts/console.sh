@@ -19,6 +19,8 @@
 #                  directory, which is what a plain `ks-apiserver` uses).
 #   --port PORT    the console's port (KS_CONSOLE_PORT; default 8000).
 #   --rebuild      install and build again.
+#   --print-dir    print whether the console is built (`built` or
+#                  `not-built`), a space and the cache directory, then exit.
 #   KS_CONSOLE_REPO  where to clone from (default GitHub; a local mirror works)
 #   KS_CONSOLE_DIR   the cache directory (default
 #                    ${XDG_CACHE_HOME:-~/.cache}/ks-rs/console-<commit>)
@@ -53,16 +55,26 @@ server=${KS_SERVER:-https://127.0.0.1:6443}
 ca=${KS_CA:-}
 port=${KS_CONSOLE_PORT:-8000}
 rebuild=0
+print_dir=0
 while (($#)); do
     case $1 in
     --server) server=${2:?--server needs a URL}; shift 2 ;;
     --ca) ca=${2:?--ca needs a file}; shift 2 ;;
     --port) port=${2:?--port needs a number}; shift 2 ;;
     --rebuild) rebuild=1; shift ;;
+    --print-dir) print_dir=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
     esac
 done
+
+dir=${KS_CONSOLE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ks-rs/console-${CONSOLE_COMMIT:0:12}}
+if ((print_dir)); then
+    state=not-built
+    [[ -f $dir/dist/.ks-rs-built ]] && state=built
+    printf '%s %s\n' "$state" "$dir"
+    exit 0
+fi
 
 case $server in
 http://*) ws_server=ws://${server#http://} ;;
@@ -87,7 +99,6 @@ command -v npm >/dev/null || die "npm is needed"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 ((node_major >= 16)) || die "Node.js 16 or later is needed (found $(node --version))"
 
-dir=${KS_CONSOLE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ks-rs/console-${CONSOLE_COMMIT:0:12}}
 repo=${KS_CONSOLE_REPO:-https://github.com/kubesphere/console.git}
 
 if [[ ! -d $dir/.git ]]; then
