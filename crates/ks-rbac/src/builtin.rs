@@ -384,7 +384,7 @@ pub fn workspace_template_read_as_workspace<'a>(attrs: &Attributes<'a>) -> Optio
         && attrs.subresource.is_empty()
         && attrs.verb == "get"
         && attrs.name == attrs.workspace;
-    template_read.then(|| Attributes {
+    template_read.then_some(Attributes {
         resource: "workspaces",
         ..*attrs
     })
