@@ -456,6 +456,15 @@ async fn what_the_console_server_reads_for_every_page() {
     // src/stores/role.js (the workspace's pages): the member's roles in
     // the workspace, templates with their own rules; none elsewhere.
     let path = format!("{IAM}/workspaces/ws-a/workspacemembers/member/workspaceroles");
+    // It follows the authorizer's policy, a moment behind the store.
+    eventually("the member's workspace roles", || async {
+        get(&ts, &path, &member)
+            .await
+            .body
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    })
+    .await;
     let roles = get(&ts, &path, &member).await;
     assert_eq!(roles.status, 200, "{}", roles.text);
     assert!(

@@ -946,15 +946,20 @@ async fn workspace_members_are_added_changed_and_removed() {
         bindings_of(&ts, &admin, &wrbs, "alice").await,
         [("alice-ws1-viewer".to_owned(), "ws1-viewer".to_owned())]
     );
-    let reply = call(
-        &ts,
-        "GET",
-        &format!("{members}/alice/workspaceroles"),
-        &admin,
-        "",
-    )
+    // The member's templates follow the authorizer's policy, as the member
+    // list does (KubeSphere reads both from its informers' caches).
+    eventually("alice's templates follow her new role", || async {
+        let reply = call(
+            &ts,
+            "GET",
+            &format!("{members}/alice/workspaceroles"),
+            &admin,
+            "",
+        )
+        .await;
+        array_names(&reply) == ["wtpl-view"]
+    })
     .await;
-    assert_eq!(array_names(&reply), ["wtpl-view"]);
     // The same role again changes nothing.
     let reply = call(
         &ts,

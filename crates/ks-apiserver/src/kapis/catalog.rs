@@ -225,6 +225,27 @@ impl Catalog {
         Ok(catalog)
     }
 
+    /// How many of `names` name an object of the cached cluster-scoped
+    /// resource `gvr` (`None` when it is not cached): point lookups, for
+    /// counting a few names among many objects.
+    pub fn count_named<'a>(
+        &self,
+        gvr: Gvr,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Option<usize> {
+        let (def, collection) = self.collections.get(&gvr)?;
+        let entries = collection
+            .entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        Some(
+            names
+                .into_iter()
+                .filter(|name| entries.contains_key(def.key("", name).as_str()))
+                .count(),
+        )
+    }
+
     /// The collection of a cached resource.
     pub fn collection(&self, group: &str, version: &str, plural: &str) -> Option<&Arc<Collection>> {
         (self.collections.iter())

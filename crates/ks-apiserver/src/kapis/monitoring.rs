@@ -292,16 +292,21 @@ async fn statistics(kapis: &Kapis, workspace: &str) -> Metrics {
     let bound = (kapis.security.rbac)
         .with_policy(|p| scoped_users(p, &filters))
         .unwrap_or_default();
-    let members = count(kapis, ("iam.kubesphere.io", "v1alpha2", "users"), |e| {
-        bound.contains_key(e.name())
-    })
-    .await;
-    let roles = count(
-        kapis,
-        ("iam.kubesphere.io", "v1alpha2", "workspaceroles"),
-        in_workspace,
-    )
-    .await;
+    let users = ("iam.kubesphere.io", "v1alpha2", "users");
+    let members = match kapis
+        .catalog
+        .count_named(users, bound.keys().map(String::as_str))
+    {
+        Some(n) => Ok(n),
+        None => count(kapis, users, |e| bound.contains_key(e.name())).await,
+    };
+    // From the authorizer's policy, which holds every WorkspaceRole
+    // decoded (the store would decode every workspace's roles per call).
+    let roles = Ok((kapis.security.rbac).with_policy(|p| {
+        (p.workspace_roles.iter())
+            .filter(|r| ks_types::meta::workspace_of(&r.metadata) == Some(workspace))
+            .count()
+    }));
     Metrics {
         results: vec![
             Metric::count(WORKSPACE_COUNTS[0], now, namespaces),

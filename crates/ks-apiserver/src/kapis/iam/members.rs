@@ -642,24 +642,54 @@ async fn templates(kapis: &Kapis, scope: MemberScope<'_>, member: &str) -> Respo
         },
     };
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-    let bindings = match scope.bindings(kapis).await {
-        Ok(bindings) => bindings,
-        Err(e) => return status(e),
-    };
-    let mut roles: Vec<&str> = Vec::new();
-    for binding in &bindings {
-        let named = subjects(binding)
-            .iter()
-            .any(|s| names_user(s, member) || names_group(s, &groups));
-        if named && !roles.contains(&role_of(binding)) {
-            roles.push(role_of(binding));
+    let mut roles: Vec<String> = Vec::new();
+    if let MemberScope::Workspace(ws) = scope {
+        // Every console workspace page asks this: read the bindings from
+        // the authorizer's policy (the objects its decisions use) instead
+        // of decoding every WorkspaceRoleBinding of every workspace.
+        roles = (kapis.security.rbac).with_policy(|p| {
+            let mut named: Vec<(&str, &str)> = (p.workspace_role_bindings.iter())
+                .filter(|b| ks_types::meta::workspace_of(&b.metadata) == Some(ws))
+                .filter(|b| {
+                    b.subjects.iter().any(|s| match s.kind.as_str() {
+                        "User" => s.name == member,
+                        "Group" => groups.contains(&s.name.as_str()),
+                        _ => false,
+                    })
+                })
+                .map(|b| {
+                    let name = b.metadata.name.as_deref().unwrap_or_default();
+                    (name, b.role_ref.name.as_str())
+                })
+                .collect();
+            named.sort_unstable();
+            let mut roles: Vec<String> = Vec::new();
+            for (_, role) in named {
+                if !roles.iter().any(|r| r == role) {
+                    roles.push(role.to_owned());
+                }
+            }
+            roles
+        });
+    } else {
+        let bindings = match scope.bindings(kapis).await {
+            Ok(bindings) => bindings,
+            Err(e) => return status(e),
+        };
+        for binding in &bindings {
+            let named = subjects(binding)
+                .iter()
+                .any(|s| names_user(s, member) || names_group(s, &groups));
+            if named && !roles.iter().any(|r| r == role_of(binding)) {
+                roles.push(role_of(binding).to_owned());
+            }
         }
     }
     if scope == MemberScope::Cluster {
         roles.truncate(1);
     }
     let mut merged: BTreeMap<String, Value> = BTreeMap::new();
-    for role in roles {
+    for role in &roles {
         match scope.roles().templates_of(kapis, role).await {
             Ok(templates) => {
                 for template in templates {
