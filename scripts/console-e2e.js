@@ -251,7 +251,13 @@ async function adminSteps(browser) {
     await rows(page).filter({ hasText: NEW_PROJECT }).first().waitFor()
   })
   await step(page, 'admin-add-member', async () => {
+    // The invitation's role menu is filled from the page's role list: open
+    // it once that list has arrived (an earlier click shows an empty menu).
+    const rolesListed = page.waitForResponse(
+      r => r.request().method() === 'GET' && /\/workspaceroles\?/.test(r.url())
+    )
     await page.goto(`${CONSOLE}/workspaces/${NEW_WORKSPACE}/members`)
+    await rolesListed
     await rows(page).first().waitFor()
     await page.getByRole('button', { name: 'Invite', exact: true }).click()
     const user = page.locator(`[data-user="${MEMBER}"]`)
