@@ -2,7 +2,7 @@
 # Browser test: KubeSphere's own console (ks-console v3.4.1, built by
 # scripts/console.sh) in headless Chromium against a fresh ks-apiserver.
 #
-#   scripts/console-e2e.sh [--workspaces N] [--out DIR] [--record FILE]
+#   scripts/console-e2e.sh [--workspaces N] [--https] [--out DIR] [--record FILE]
 #
 # Skips (exit 0, with a message saying why) when no console build is
 # present: building one needs the internet, which CI does not have. Run
@@ -10,7 +10,8 @@
 #
 # What it does (scripts/console-e2e.js holds the steps):
 #   - starts ks-apiserver on a temporary data directory, plain HTTP on
-#     loopback, with its audit log at level Request (the record of every
+#     loopback (HTTPS with --https, the console trusting its CA as
+#     scripts/console.sh --ca does), with its audit log at level Request (the record of every
 #     request that reached it, from the browser and from the console's own
 #     Node server alike, with their timings);
 #   - creates N workspaces (default 1,000) and a user `member` who belongs
@@ -25,6 +26,8 @@
 #
 # Options:
 #   --workspaces N  workspaces to create before logging in (default 1000)
+#   --https         ks-apiserver serves HTTPS (its own CA), as it does by
+#                   default; the console and the seeding trust that CA
 #   --out DIR       where screenshots, timings.json, requests.json and the
 #                   logs go (default: a new directory under /tmp, printed)
 #   --record FILE   also write the requests the console made (method, path,
@@ -49,6 +52,7 @@ die() {
 }
 
 workspaces=1000
+https=0
 out=
 record=
 while (($#)); do
@@ -56,6 +60,7 @@ while (($#)); do
     --workspaces) workspaces=${2:?--workspaces needs a number}; shift 2 ;;
     --out) out=${2:?--out needs a directory}; shift 2 ;;
     --record) record=${2:?--record needs a file}; shift 2 ;;
+    --https) https=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
     esac
@@ -126,19 +131,31 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 
 api_port=$(free_port)
 say "==> starting ks-apiserver on 127.0.0.1:$api_port (log $out/ks-apiserver.log)"
-NO_COLOR=1 "$bin" --data-dir "$tmp/data" --listen "127.0.0.1:$api_port" --plain-http \
+scheme=http
+transport=(--plain-http)
+ca_args=()
+if ((https)); then
+    scheme=https
+    transport=()
+    ca_args=(--cacert "$tmp/data/pki/ca.crt")
+fi
+api_url=$scheme://127.0.0.1:$api_port
+NO_COLOR=1 "$bin" --data-dir "$tmp/data" --listen "127.0.0.1:$api_port" "${transport[@]}" \
     --audit-log-path "$out/audit.log" --audit-level Request >"$out/ks-apiserver.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 150); do
     kill -0 "$server_pid" 2>/dev/null || die "ks-apiserver exited during start-up (see $out/ks-apiserver.log)"
-    [[ $(curl -s "http://127.0.0.1:$api_port/readyz" 2>/dev/null) == ok ]] && break
+    [[ -r $tmp/data/pki/ca.crt || $https -eq 0 ]] &&
+        [[ $(curl -s "${ca_args[@]}" "$api_url/readyz" 2>/dev/null) == ok ]] && break
     sleep 0.2
 done
-[[ $(curl -s "http://127.0.0.1:$api_port/readyz") == ok ]] || die "ks-apiserver did not become ready"
+[[ $(curl -s "${ca_args[@]}" "$api_url/readyz") == ok ]] || die "ks-apiserver did not become ready"
 
 console_port=$(free_port)
 say "==> starting the console on 127.0.0.1:$console_port (log $out/console.log)"
-setsid "$HERE/console.sh" --server "http://127.0.0.1:$api_port" --port "$console_port" >"$out/console.log" 2>&1 &
+console_ca=()
+((https)) && console_ca=(--ca "$tmp/data/pki/ca.crt")
+setsid "$HERE/console.sh" --server "$api_url" "${console_ca[@]}" --port "$console_port" >"$out/console.log" 2>&1 &
 console_pid=$!
 for _ in $(seq 300); do
     kill -0 "$console_pid" 2>/dev/null || die "the console exited during start-up (see $out/console.log)"
@@ -148,7 +165,8 @@ done
 curl -sf -o /dev/null "http://127.0.0.1:$console_port/login" || die "the console did not answer within 60 s"
 
 say "==> running the browser steps"
-KS_API_URL=http://127.0.0.1:$api_port \
+((https)) && export NODE_EXTRA_CA_CERTS=$tmp/data/pki/ca.crt
+KS_API_URL=$api_url \
     KS_CONSOLE_URL=http://127.0.0.1:$console_port \
     KS_ADMIN_PASSWORD_FILE=$tmp/data/admin-password \
     KS_AUDIT_LOG=$out/audit.log \
