@@ -2,7 +2,8 @@
 # Browser test: KubeSphere's own console (ks-console v3.4.1, built by
 # scripts/console.sh) in headless Chromium against a fresh ks-apiserver.
 #
-#   scripts/console-e2e.sh [--workspaces N] [--https] [--out DIR] [--record FILE]
+#   scripts/console-e2e.sh [--workspaces N] [--https] [--token-max-age D]
+#                          [--out DIR] [--record FILE]
 #
 # Skips (exit 0, with a message saying why) when no console build is
 # present: building one needs the internet, which CI does not have. Run
@@ -28,6 +29,12 @@
 #   --workspaces N  workspaces to create before logging in (default 1000)
 #   --https         ks-apiserver serves HTTPS (its own CA), as it does by
 #                   default; the console and the seeding trust that CA
+#   --token-max-age D  access tokens live D (accessTokenMaxAge, e.g. 603s;
+#                   default 2h): the console's server refreshes a token
+#                   that expires within ten minutes, so 603s makes it
+#                   refresh about every 3 s of the walk, and the test then
+#                   fails unless it did and every step still passed (under
+#                   600s the console refreshes on every request it serves)
 #   --out DIR       where screenshots, timings.json, requests.json and the
 #                   logs go (default: a new directory under /tmp, printed)
 #   --record FILE   also write the requests the console made (method, path,
@@ -53,6 +60,7 @@ die() {
 
 workspaces=1000
 https=0
+token_max_age=
 out=
 record=
 while (($#)); do
@@ -61,6 +69,7 @@ while (($#)); do
     --out) out=${2:?--out needs a directory}; shift 2 ;;
     --record) record=${2:?--record needs a file}; shift 2 ;;
     --https) https=1; shift ;;
+    --token-max-age) token_max_age=${2:?--token-max-age needs a duration}; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
     esac
@@ -140,7 +149,13 @@ if ((https)); then
     ca_args=(--cacert "$tmp/data/pki/ca.crt")
 fi
 api_url=$scheme://127.0.0.1:$api_port
-NO_COLOR=1 "$bin" --data-dir "$tmp/data" --listen "127.0.0.1:$api_port" "${transport[@]}" \
+config=()
+if [[ -n $token_max_age ]]; then
+    [[ $token_max_age =~ ^[0-9]+[smh]$ ]] || die "--token-max-age takes a number and s, m or h, not '$token_max_age'"
+    printf 'authentication:\n  oauthOptions:\n    accessTokenMaxAge: %s\n' "$token_max_age" >"$tmp/kubesphere.yaml"
+    config=(--config "$tmp/kubesphere.yaml")
+fi
+NO_COLOR=1 "$bin" --data-dir "$tmp/data" --listen "127.0.0.1:$api_port" "${transport[@]}" "${config[@]}" \
     --audit-log-path "$out/audit.log" --audit-level Request >"$out/ks-apiserver.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 150); do
@@ -166,7 +181,8 @@ curl -sf -o /dev/null "http://127.0.0.1:$console_port/login" || die "the console
 
 say "==> running the browser steps"
 ((https)) && export NODE_EXTRA_CA_CERTS=$tmp/data/pki/ca.crt
-KS_API_URL=$api_url \
+KS_E2E_EXPECT_REFRESH=$([[ -n $token_max_age ]] && echo 1 || echo 0) \
+    KS_API_URL=$api_url \
     KS_CONSOLE_URL=http://127.0.0.1:$console_port \
     KS_ADMIN_PASSWORD_FILE=$tmp/data/admin-password \
     KS_AUDIT_LOG=$out/audit.log \
