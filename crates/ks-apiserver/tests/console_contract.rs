@@ -121,28 +121,51 @@ async fn server(
     .await
 }
 
-/// The admin creates workspace `ws` and user `member` (a platform-regular
-/// user) who joins `ws` as `<ws>-regular`, all through the routes the
-/// console's dialogs use. Returns the member's access token.
-async fn workspace_with_member(ts: &TestServer, admin: &str, ws: &str) -> String {
-    // src/stores/workspace.js create (a host cluster): POST a
-    // WorkspaceTemplate to v1alpha3 `workspacetemplates`.
+/// The access token of a console login.
+async fn access_token(ts: &TestServer, user: &str, password: &str) -> String {
+    let login = console_login(ts, user, password).await;
+    login["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A server as [`server`] starts it (its audit log in the returned
+/// directory), and the admin's token.
+async fn server_with_admin() -> (tempfile::TempDir, TestServer, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let ts = server(&dir.path().join("audit.log"), |_| {}).await;
+    let admin = access_token(&ts, "admin", PASSWORD).await;
+    (dir, ts, admin)
+}
+
+/// The admin creates workspace `ws` as the console's create dialog does
+/// (src/stores/workspace.js create on a host cluster: a WorkspaceTemplate
+/// POSTed to v1alpha3 `workspacetemplates`, with the creator and the
+/// manager and no `spec.placement`; the body recorded in
+/// tests/data/console-v3.4.1-requests.json).
+async fn create_workspace(ts: &TestServer, admin: &str, ws: &str) {
+    let creator = json!({"kubesphere.io/creator": "admin"});
+    let template = json!({
+        "apiVersion": "tenant.kubesphere.io/v1alpha2",
+        "kind": "WorkspaceTemplate",
+        "metadata": {"name": ws, "annotations": creator},
+        "spec": {"template": {"metadata": {"annotations": creator}, "spec": {"manager": "admin"}}},
+    });
     let reply = gateway(
         ts,
         "POST",
         "/kapis/tenant.kubesphere.io/v1alpha3/workspacetemplates",
         Some(admin),
         "application/json",
-        &json!({
-            "apiVersion": "tenant.kubesphere.io/v1alpha2",
-            "kind": "WorkspaceTemplate",
-            "metadata": {"name": ws, "annotations": {"kubesphere.io/creator": "admin"}},
-            "spec": {"template": {"spec": {"manager": "admin"}}},
-        })
-        .to_string(),
+        &template.to_string(),
     )
     .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
+}
+
+/// The admin creates workspace `ws` and user `member` (a platform-regular
+/// user) who joins `ws` as `<ws>-regular`, all through the routes the
+/// console's dialogs use. Returns the member's access token.
+async fn workspace_with_member(ts: &TestServer, admin: &str, ws: &str) -> String {
+    create_workspace(ts, admin, ws).await;
     // src/stores/user.js create: a User with its global role annotation.
     let reply = gateway(
         ts,
@@ -180,10 +203,7 @@ async fn workspace_with_member(ts: &TestServer, admin: &str, ws: &str) -> String
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    console_login(ts, "member", MEMBER_PASSWORD).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    access_token(ts, "member", MEMBER_PASSWORD).await
 }
 
 /// The `rules` map the console builds from roles' `role-template-rules`
@@ -280,22 +300,10 @@ async fn the_login_form_and_the_token_the_console_decodes() {
 
 #[tokio::test]
 async fn what_the_console_server_reads_for_every_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let ts = server(&dir.path().join("audit.log"), |_| {}).await;
-    let login = console_login(&ts, "admin", PASSWORD).await;
-    let admin = login["access_token"].as_str().unwrap().to_owned();
+    let (_dir, ts, admin) = server_with_admin().await;
     let member = workspace_with_member(&ts, &admin, "ws-a").await;
     // A second workspace the member is not in.
-    let reply = gateway(
-        &ts,
-        "POST",
-        "/kapis/tenant.kubesphere.io/v1alpha3/workspacetemplates",
-        Some(&admin),
-        "application/json",
-        r#"{"apiVersion":"tenant.kubesphere.io/v1alpha2","kind":"WorkspaceTemplate","metadata":{"name":"ws-b"}}"#,
-    )
-    .await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
+    create_workspace(&ts, &admin, "ws-b").await;
 
     // getKSConfig: configz spread into the page's globals, and the
     // versions; without a token too (server/controllers/view.js renders
@@ -482,12 +490,7 @@ async fn what_the_console_server_reads_for_every_page() {
 
 #[tokio::test]
 async fn a_user_without_a_global_role_gets_an_empty_list_and_role_changes_follow_the_annotation() {
-    let dir = tempfile::tempdir().unwrap();
-    let ts = server(&dir.path().join("audit.log"), |_| {}).await;
-    let admin = console_login(&ts, "admin", PASSWORD).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_dir, ts, admin) = server_with_admin().await;
     // src/stores/user.js create without a role.
     let reply = gateway(
         &ts,
@@ -581,12 +584,7 @@ async fn the_session_survives_a_token_refresh_across_expiry() {
 
 #[tokio::test]
 async fn a_valid_token_is_never_answered_401_and_logout_succeeds() {
-    let dir = tempfile::tempdir().unwrap();
-    let ts = server(&dir.path().join("audit.log"), |_| {}).await;
-    let admin = console_login(&ts, "admin", PASSWORD).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_dir, ts, admin) = server_with_admin().await;
     let member = workspace_with_member(&ts, &admin, "ws-a").await;
 
     // src/utils/request.js logs the user out on any 401. With a valid
@@ -631,12 +629,7 @@ async fn a_valid_token_is_never_answered_401_and_logout_succeeds() {
 
 #[tokio::test]
 async fn the_lists_and_counts_the_pages_ask_for() {
-    let dir = tempfile::tempdir().unwrap();
-    let ts = server(&dir.path().join("audit.log"), |_| {}).await;
-    let admin = console_login(&ts, "admin", PASSWORD).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_dir, ts, admin) = server_with_admin().await;
     let member = workspace_with_member(&ts, &admin, "ws-a").await;
     // src/stores/project.js create: through the workspace.
     let reply = gateway(
@@ -729,16 +722,7 @@ async fn the_lists_and_counts_the_pages_ask_for() {
     // makes first (src/pages/workspaces/App.jsx) and answers a 403 with the
     // "not found" page: a member may, whatever its role there; someone
     // else's workspace stays closed.
-    let reply = gateway(
-        &ts,
-        "POST",
-        "/kapis/tenant.kubesphere.io/v1alpha3/workspacetemplates",
-        Some(&admin),
-        "application/json",
-        r#"{"apiVersion":"tenant.kubesphere.io/v1alpha2","kind":"WorkspaceTemplate","metadata":{"name":"ws-b"}}"#,
-    )
-    .await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
+    create_workspace(&ts, &admin, "ws-b").await;
     let other = get(
         &ts,
         "/kapis/tenant.kubesphere.io/v1alpha3/workspacetemplates/ws-b",
