@@ -274,6 +274,23 @@ impl Rbac {
         }
     }
 
+    /// Waits until `holds` is true of the published policy, at most
+    /// `limit`; whether it became true. For handlers whose write must be in
+    /// force when they answer (a member added or removed is then listed,
+    /// and allowed or refused, by the very next request).
+    pub async fn wait_until(&self, limit: Duration, holds: impl Fn(&Policy) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let published = self.published_changed.notified();
+            if self.with_policy(&holds) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, published).await.is_err() {
+                return self.with_policy(&holds);
+            }
+        }
+    }
+
     /// Decides `attrs`, leaving the reason unrendered.
     pub fn check(&self, attrs: &Attributes<'_>) -> crate::context::RbacVerdict {
         let snapshot = self.snapshot();
@@ -393,6 +410,39 @@ mod tests {
             !alice_reads(&rbac),
             "a relist deletes what it no longer lists"
         );
+    }
+
+    #[tokio::test]
+    async fn wait_until_returns_once_the_published_policy_holds_a_write() {
+        let store: Arc<dyn Storage> = Arc::new(Store::in_memory(StoreConfig::default()));
+        let (rbac, _task) = Rbac::follow(Arc::clone(&store)).await.expect("following");
+        let bound = |p: &Policy| {
+            p.role_bindings
+                .iter()
+                .any(|b| b.metadata.name.as_deref() == Some("alice-reads"))
+        };
+        // Nothing to wait for: false after the limit, not before.
+        let started = tokio::time::Instant::now();
+        assert!(!rbac.wait_until(Duration::from_millis(50), bound).await);
+        assert!(started.elapsed() >= Duration::from_millis(50));
+
+        // A write: true as soon as the policy holds it, and then the
+        // decisions use it too (they are published together).
+        put(&*store, BINDING_KEY, BINDING).await;
+        assert!(rbac.wait_until(Duration::from_secs(10), bound).await);
+        put(
+            &*store,
+            "/rbac.authorization.k8s.io/roles/ns1/pod-reader",
+            ROLE,
+        )
+        .await;
+        let role = |p: &Policy| {
+            p.roles
+                .iter()
+                .any(|r| r.metadata.name.as_deref() == Some("pod-reader"))
+        };
+        assert!(rbac.wait_until(Duration::from_secs(10), role).await);
+        assert!(alice_reads(&rbac));
     }
 
     #[test]

@@ -328,5 +328,53 @@ async fn metrics_that_need_prometheus_get_kubespheres_unavailable_answer() {
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["results"], serde_json::json!([]));
+
+    // The project list's usage column (src/stores/project.js, recorded in
+    // tests/data/console-v3.4.1-requests.json): the namespaces' metrics.
+    let reply = call(
+        &ts,
+        "GET",
+        &format!(
+            "{MONITORING}/workspaces/ws1/namespaces?resources_filter=proj-a%24&metrics_filter=namespace_cpu_usage%7Cnamespace_memory_usage_wo_cache%7Cnamespace_pod_count%24"
+        ),
+        &admin,
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let results = reply.body["results"].as_array().unwrap();
+    let names: Vec<&str> = results
+        .iter()
+        .map(|m| m["metric_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "namespace_cpu_usage",
+            "namespace_memory_usage_wo_cache",
+            "namespace_pod_count"
+        ]
+    );
+    assert!(
+        results.iter().all(|m| m["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("monitoring"))),
+        "{}",
+        reply.text
+    );
+    let reply = call(
+        &ts,
+        "GET",
+        &format!("{MONITORING}/workspaces/ws1/namespaces?metrics_filter=workspace_cpu_usage"),
+        &admin,
+        "",
+    )
+    .await;
+    assert_eq!(
+        reply.body["results"],
+        serde_json::json!([]),
+        "{}",
+        reply.text
+    );
     ts.stop().await;
 }

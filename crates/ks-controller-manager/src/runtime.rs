@@ -47,7 +47,15 @@ struct Driven<R: Reconciler> {
     backoff: Backoff<ObjectRef<R::Object>>,
     metrics: ControllerMetrics,
     store: Store<R::Object>,
+    shutdown: crate::Shutdown,
 }
+
+/// How long a reconcile under way may go on once shutdown began. Most
+/// finish in milliseconds; one waiting for a cache would wait for ever,
+/// because a stopping controller no longer drives the watches that fill
+/// its caches (seen as a 10 s stop, the server's whole grace, when a
+/// SIGTERM came while the controllers were starting).
+const RECONCILE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs `controller` with `reconciler` until `shutdown` completes; each
 /// item of `resync` reconciles every object again.
@@ -56,13 +64,14 @@ pub(crate) async fn drive<R: Reconciler>(
     reconciler: R,
     metrics: &Metrics,
     resync: impl Stream<Item = ()> + Send + 'static,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    shutdown: crate::Shutdown,
 ) {
     let ctx = Arc::new(Driven {
         reconciler,
         backoff: Backoff::default(),
         metrics: metrics.controller(R::NAME),
         store: controller.store(),
+        shutdown: shutdown.clone(),
     });
     controller
         .reconcile_all_on(resync)
@@ -92,7 +101,15 @@ async fn reconcile<R: Reconciler>(
     let key = ObjectRef::from_obj(&*object);
     let kind = R::Object::kind(&());
     let name = object.meta().name.clone().unwrap_or_default();
-    let result = match ctx.reconciler.reconcile(object).await {
+    let stopping = async {
+        ctx.shutdown.clone().await;
+        tokio::time::sleep(RECONCILE_GRACE).await;
+    };
+    let reconciled = tokio::select! {
+        result = ctx.reconciler.reconcile(object) => result,
+        () = stopping => Err(Error::Stopped),
+    };
+    let result = match reconciled {
         // Deleted while being reconciled: nothing left to do.
         Err(err) if err.is_object_gone() || err.is_not_found_for(&kind, &name) => {
             Ok(Action::await_change())
@@ -114,7 +131,9 @@ fn error_policy<R: Reconciler>(object: Arc<R::Object>, err: &Error, ctx: Arc<Dri
         .retain(|k| *k == key || ctx.store.get(k).is_some());
     let mut delay = ctx.backoff.failed(&key);
     ctx.metrics.depth.set(gauge(ctx.backoff.pending()));
-    if err.is_conflict() {
+    if matches!(err, Error::Stopped) {
+        tracing::debug!(controller = R::NAME, object = %key, "reconcile cut short by shutdown");
+    } else if err.is_conflict() {
         // A newer version exists and is on its way: retry soon, however
         // many conflicts came before.
         delay = delay.min(CONFLICT_RETRY_MAX);
@@ -382,6 +401,69 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reconcile that never ends (as one waiting for a cache that a
+    /// stopping controller no longer fills); says when it started.
+    struct Stuck(Arc<tokio::sync::Notify>);
+
+    impl Reconciler for Stuck {
+        type Object = k8s_openapi::api::core::v1::Namespace;
+        const NAME: &'static str = "stuck";
+
+        async fn reconcile(&self, _: Arc<Self::Object>) -> Result<Action, Error> {
+            self.0.notify_one();
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_drops_a_reconcile_that_never_ends() {
+        use futures_util::FutureExt as _;
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut config = ks_apiserver::Config::new(dir.path());
+        config.in_memory = true;
+        config.plain_http = true;
+        config.listen = "127.0.0.1:0".parse().expect("an address");
+        config.controllers = None;
+        let server = ks_apiserver::start(config).await.expect("a server");
+        let mut kube_config = kube::Config::new(server.url.parse().expect("a URL"));
+        kube_config.auth_info.token = Some(server.admin_token.clone().into());
+        let client = Client::try_from(kube_config).expect("a client");
+
+        let started = Arc::new(tokio::sync::Notify::new());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown: crate::Shutdown = async move {
+            let _ = stopped.await;
+        }
+        .boxed()
+        .shared();
+        let metrics = Metrics::new();
+        let controller = Controller::new(
+            Api::<k8s_openapi::api::core::v1::Namespace>::all(client),
+            watcher::Config::default(),
+        );
+        let reconciler = Stuck(Arc::clone(&started));
+        let driving = tokio::spawn(async move {
+            drive(
+                controller,
+                reconciler,
+                &metrics,
+                futures_util::stream::pending(),
+                shutdown,
+            )
+            .await;
+        });
+        // The bootstrap namespaces start reconciles that never end.
+        started.notified().await;
+        stop.send(()).expect("the controller is running");
+        // Without the grace's cut, this would never return.
+        tokio::time::timeout(std::time::Duration::from_secs(60), driving)
+            .await
+            .expect("the controller stopped")
+            .expect("the controller did not panic");
+        server.shutdown().await;
+    }
 
     fn r(kind: &str, name: &str, uid: &str, controller: bool) -> OwnerReference {
         OwnerReference {

@@ -101,6 +101,40 @@ pub const WORKSPACE_METRICS: [&str; 22] = [
     "workspace_pod_abnormal_ratio",
 ];
 
+/// The namespace metrics KubeSphere asks its Prometheus for
+/// (`pkg/models/monitoring/named_metrics.go` `NamespaceMetrics`; the
+/// console's project list asks `workspaces/{ws}/namespaces` for the usage
+/// column).
+pub const NAMESPACE_METRICS: [&str; 27] = [
+    "namespace_cpu_usage",
+    "namespace_memory_usage",
+    "namespace_memory_usage_wo_cache",
+    "namespace_net_bytes_transmitted",
+    "namespace_net_bytes_received",
+    "namespace_pod_count",
+    "namespace_pod_running_count",
+    "namespace_pod_succeeded_count",
+    "namespace_pod_abnormal_count",
+    "namespace_pod_abnormal_ratio",
+    "namespace_memory_limit_hard",
+    "namespace_cpu_limit_hard",
+    "namespace_pod_count_hard",
+    "namespace_cronjob_count",
+    "namespace_pvc_count",
+    "namespace_daemonset_count",
+    "namespace_deployment_count",
+    "namespace_endpoint_count",
+    "namespace_hpa_count",
+    "namespace_job_count",
+    "namespace_statefulset_count",
+    "namespace_replicaset_count",
+    "namespace_service_count",
+    "namespace_secret_count",
+    "namespace_configmap_count",
+    "namespace_ingresses_extensions_count",
+    "namespace_s2ibuilder_count",
+];
+
 /// The `error` of a metric that needs a metrics backend.
 pub const NO_BACKEND: &str =
     "monitoring is not enabled: ks-rs has no metrics backend (Prometheus) to query";
@@ -201,6 +235,10 @@ pub(super) fn routes() -> Router<Arc<Kapis>> {
             &format!("{PREFIX}/workspaces/{{workspace}}"),
             get(workspace),
         )
+        .route(
+            &format!("{PREFIX}/workspaces/{{workspace}}/namespaces"),
+            get(workspace_namespaces),
+        )
 }
 
 fn now() -> i64 {
@@ -277,6 +315,22 @@ async fn workspace(
     let filter = param("metrics_filter").filter(|f| !f.is_empty());
     ok(&Metrics {
         results: unavailable(filter.unwrap_or(".*"), &WORKSPACE_METRICS),
+    })
+}
+
+/// The usage metrics of a workspace's namespaces: each selected one
+/// unavailable (no metrics backend), whatever `resources_filter` names.
+async fn workspace_namespaces(RawQuery(query): RawQuery) -> Response {
+    let pairs: Vec<(String, String)> =
+        match serde_urlencoded::from_str(query.as_deref().unwrap_or("")) {
+            Ok(pairs) => pairs,
+            Err(e) => return bad_request(format!("the query does not parse: {e}")),
+        };
+    let filter = (pairs.iter())
+        .find(|(k, v)| k == "metrics_filter" && !v.is_empty())
+        .map_or(".*", |(_, v)| v.as_str());
+    ok(&Metrics {
+        results: unavailable(filter, &NAMESPACE_METRICS),
     })
 }
 

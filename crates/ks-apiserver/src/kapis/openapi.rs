@@ -303,6 +303,18 @@ const WORKSPACE_METRICS: Query = Query::Metrics(&[
     ),
 ]);
 
+const NAMESPACE_METRICS: Query = Query::Metrics(&[
+    (
+        "metrics_filter",
+        "A regular expression selecting among KubeSphere's namespace metrics; each selected \
+         metric is answered with an `error` (no metrics backend), unknown names are left out.",
+    ),
+    (
+        "resources_filter",
+        "Accepted and ignored: with no metrics backend no namespace has data.",
+    ),
+]);
+
 /// Every /kapis route ks-apiserver serves, one row per method and path.
 #[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
@@ -348,6 +360,7 @@ pub const ROUTES: &[Route] = &[
     // monitoring.rs
     Route::new(Get, monitoring!("/kubesphere"), "Platform counts: clusters, workspaces, users, app templates", One("Metrics")).query(PLATFORM_METRICS),
     Route::new(Get, monitoring!("/workspaces/{workspace}"), "A workspace's counts (`type=statistics`); its usage metrics are unavailable", One("Metrics")).query(WORKSPACE_METRICS),
+    Route::new(Get, monitoring!("/workspaces/{workspace}/namespaces"), "The usage metrics of a workspace's namespaces: unavailable (no metrics backend)", One("Metrics")).query(NAMESPACE_METRICS),
     // iam/users.rs
     Route::new(Get, iam!("/users"), "List users", Page("User")).list(USER_LIST),
     Route::new(Post, iam!("/users"), "Create a user (binding the global role its annotation names)", One("User")).body(Request::Json(One("UserCreate"))).created().also(&[404]),

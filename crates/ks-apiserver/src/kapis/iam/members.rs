@@ -61,6 +61,7 @@ use axum::routing::get;
 use http::Method;
 use ks_kube_api::ApiError;
 use ks_kube_api::error::GroupResource;
+use ks_rbac::Policy;
 use ks_types::meta::{USER_REFERENCE_LABEL, WORKSPACE_LABEL};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -581,7 +582,33 @@ async fn add(kapis: &Kapis, scope: MemberScope<'_>, body: &[u8]) -> Response {
             return response;
         }
     }
+    in_force(kapis, "added", |p| {
+        members
+            .iter()
+            .all(|m| is_bound(p, scope, &m.username, Some(&m.role_ref)))
+    })
+    .await;
     ok(&members)
+}
+
+/// How long a member write waits for the authorizer's policy to hold it.
+const IN_FORCE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits until the authorizer's policy holds a member write (a few
+/// milliseconds; at most [`IN_FORCE_WAIT`]), so that the console's next
+/// request (it lists the members again at once) sees it, and a removed
+/// member is refused as soon as the answer arrives.
+async fn in_force(kapis: &Kapis, what: &str, holds: impl Fn(&Policy) -> bool) {
+    if !(kapis.security.rbac).wait_until(IN_FORCE_WAIT, holds).await {
+        tracing::warn!(
+            "a member was {what}, but the authorizer's policy did not show it within {IN_FORCE_WAIT:?}"
+        );
+    }
+}
+
+/// Whether the policy binds `user` in `scope` (to `role`, when given).
+fn is_bound(policy: &Policy, scope: MemberScope<'_>, user: &str, role: Option<&str>) -> bool {
+    scoped_users(policy, &scope.user_filters(role)).is_some_and(|users| users.contains_key(user))
 }
 
 async fn change(kapis: &Kapis, scope: MemberScope<'_>, name: &str, body: &[u8]) -> Response {
@@ -602,10 +629,14 @@ async fn change(kapis: &Kapis, scope: MemberScope<'_>, name: &str, body: &[u8]) 
     if let Err(response) = check(kapis, scope, &member).await {
         return response;
     }
-    match bind(kapis, scope, &member.username, &member.role_ref).await {
-        Ok(()) => ok(&member),
-        Err(response) => response,
+    if let Err(response) = bind(kapis, scope, &member.username, &member.role_ref).await {
+        return response;
     }
+    in_force(kapis, "changed", |p| {
+        is_bound(p, scope, &member.username, Some(&member.role_ref))
+    })
+    .await;
+    ok(&member)
 }
 
 async fn remove(kapis: &Kapis, scope: MemberScope<'_>, member: &str) -> Response {
@@ -621,6 +652,7 @@ async fn remove(kapis: &Kapis, scope: MemberScope<'_>, member: &str) -> Response
             return response;
         }
     }
+    in_force(kapis, "removed", |p| !is_bound(p, scope, member, None)).await;
     ok(&json!({"message": "success"}))
 }
 
