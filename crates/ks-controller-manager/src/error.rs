@@ -58,10 +58,6 @@ pub enum Error {
     /// A cache's watch ended (the controller is shutting down).
     #[error("a cache of the controller stopped")]
     CacheClosed,
-    /// A reconcile was still under way a while after shutdown began, and
-    /// was dropped; the next start reconciles the object again.
-    #[error("stopped: the controller is shutting down")]
-    Stopped,
     /// Leader election's settings break one of client-go's constraints
     /// (see [`crate::leader::LeaderElection::validate`]).
     #[error("leader election: {reason}")]

@@ -47,15 +47,17 @@ struct Driven<R: Reconciler> {
     backoff: Backoff<ObjectRef<R::Object>>,
     metrics: ControllerMetrics,
     store: Store<R::Object>,
-    shutdown: crate::Shutdown,
 }
 
-/// How long a reconcile under way may go on once shutdown began. Most
-/// finish in milliseconds; one waiting for a cache would wait for ever,
-/// because a stopping controller no longer drives the watches that fill
-/// its caches (seen as a 10 s stop, the server's whole grace, when a
-/// SIGTERM came while the controllers were starting).
-const RECONCILE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a controller may take to stop once shutdown began, after which
+/// it is dropped with whatever it still runs (the next start reconciles
+/// those objects again). kube-rs' graceful shutdown stops driving the
+/// watches and then waits for the reconciles under way, and for its cache
+/// to be ready before it runs queued ones: a reconcile waiting for a cache,
+/// or a shutdown before the first list completed, waits for ever (seen as
+/// SIGTERM taking the server's whole 10 s grace when it came while the
+/// controllers were starting). Reconciles take milliseconds.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs `controller` with `reconciler` until `shutdown` completes; each
 /// item of `resync` reconciles every object again.
@@ -71,12 +73,19 @@ pub(crate) async fn drive<R: Reconciler>(
         backoff: Backoff::default(),
         metrics: metrics.controller(R::NAME),
         store: controller.store(),
-        shutdown: shutdown.clone(),
     });
+    let stop_waiting = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.await;
+            tokio::time::sleep(STOP_GRACE).await;
+        }
+    };
     controller
         .reconcile_all_on(resync)
         .graceful_shutdown_on(shutdown)
         .run(reconcile::<R>, error_policy::<R>, ctx)
+        .take_until(stop_waiting)
         .for_each(|result| async move {
             match result {
                 Ok((object, _)) => tracing::trace!(controller = R::NAME, %object, "reconciled"),
@@ -101,15 +110,7 @@ async fn reconcile<R: Reconciler>(
     let key = ObjectRef::from_obj(&*object);
     let kind = R::Object::kind(&());
     let name = object.meta().name.clone().unwrap_or_default();
-    let stopping = async {
-        ctx.shutdown.clone().await;
-        tokio::time::sleep(RECONCILE_GRACE).await;
-    };
-    let reconciled = tokio::select! {
-        result = ctx.reconciler.reconcile(object) => result,
-        () = stopping => Err(Error::Stopped),
-    };
-    let result = match reconciled {
+    let result = match ctx.reconciler.reconcile(object).await {
         // Deleted while being reconciled: nothing left to do.
         Err(err) if err.is_object_gone() || err.is_not_found_for(&kind, &name) => {
             Ok(Action::await_change())
@@ -131,9 +132,7 @@ fn error_policy<R: Reconciler>(object: Arc<R::Object>, err: &Error, ctx: Arc<Dri
         .retain(|k| *k == key || ctx.store.get(k).is_some());
     let mut delay = ctx.backoff.failed(&key);
     ctx.metrics.depth.set(gauge(ctx.backoff.pending()));
-    if matches!(err, Error::Stopped) {
-        tracing::debug!(controller = R::NAME, object = %key, "reconcile cut short by shutdown");
-    } else if err.is_conflict() {
+    if err.is_conflict() {
         // A newer version exists and is on its way: retry soon, however
         // many conflicts came before.
         delay = delay.min(CONFLICT_RETRY_MAX);
@@ -417,7 +416,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn shutdown_drops_a_reconcile_that_never_ends() {
+    async fn a_controller_stops_even_with_a_reconcile_that_never_ends() {
         use futures_util::FutureExt as _;
 
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -457,7 +456,7 @@ mod tests {
         // The bootstrap namespaces start reconciles that never end.
         started.notified().await;
         stop.send(()).expect("the controller is running");
-        // Without the grace's cut, this would never return.
+        // Without the cut after STOP_GRACE, this would never return.
         tokio::time::timeout(std::time::Duration::from_secs(60), driving)
             .await
             .expect("the controller stopped")
