@@ -12,9 +12,9 @@
 # What it does (scripts/console-e2e.js holds the steps):
 #   - starts ks-apiserver on a temporary data directory, plain HTTP on
 #     loopback (HTTPS with --https, the console trusting its CA as
-#     scripts/console.sh --ca does), with its audit log at level Request (the record of every
-#     request that reached it, from the browser and from the console's own
-#     Node server alike, with their timings);
+#     scripts/console.sh --ca does), with its audit log at level Request:
+#     the record of every request that reached it, from the browser and
+#     from the console's own Node server alike, with their timings;
 #   - creates N workspaces (default 1,000) and a user `member` who belongs
 #     to 10 of them;
 #   - starts the console against it and, in Chromium, logs in as admin and
@@ -22,8 +22,9 @@
 #     workspace's overview, members and projects, and creates a workspace,
 #     a project in it and adds the member;
 #   - fails on a JavaScript error in any page, on a request the console
-#     makes that ks-apiserver answers with 401 or 5xx, and when the member
-#     sees a workspace they do not belong to.
+#     makes that ks-apiserver answers with 401 or 5xx, on a password in
+#     ks-apiserver's log or audit log, and when the member sees a
+#     workspace or project they do not belong to.
 #
 # Options:
 #   --workspaces N  workspaces to create before logging in (default 1000)
