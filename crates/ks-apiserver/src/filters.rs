@@ -159,16 +159,10 @@ impl Security {
             ..Attributes::from_request_info(info, &user.name, &user.groups)
         };
         let verdict = self.rbac.check(&attrs);
-        if !verdict.decision.is_allowed() {
-            if let Some(grant) = ks_rbac::builtin::authenticated(&attrs) {
-                return Check::Decided(Decision {
-                    allowed: true,
-                    reason: grant.reason().to_owned(),
-                });
-            }
-            if let Some(decision) = self.workspace_template_read(&attrs) {
-                return Check::Decided(decision);
-            }
+        if !verdict.decision.is_allowed()
+            && let Some(decision) = self.built_in_grant(&attrs)
+        {
+            return Check::Decided(decision);
         }
         Check::Rbac(verdict)
     }
@@ -196,24 +190,23 @@ impl Security {
             ..Attributes::from_request_info(info, &user.name, &user.groups)
         };
         let (allowed, reason) = self.rbac.decide(&attrs);
-        if !allowed {
-            if let Some(grant) = ks_rbac::builtin::authenticated(&attrs) {
-                return Decision {
-                    allowed: true,
-                    reason: grant.reason().to_owned(),
-                };
-            }
-            if let Some(decision) = self.workspace_template_read(&attrs) {
-                return decision;
-            }
+        if !allowed && let Some(decision) = self.built_in_grant(&attrs) {
+            return decision;
         }
         Decision { allowed, reason }
     }
 
-    /// A refused read of a workspace's template, allowed when the roles
-    /// allow reading the workspace itself
-    /// ([`ks_rbac::builtin::workspace_template_read_as_workspace`]).
-    fn workspace_template_read(&self, attrs: &Attributes<'_>) -> Option<Decision> {
+    /// What allows a request the roles refused ([`ks_rbac::builtin`]):
+    /// KubeSphere's `authenticated` self-service grant, or a read of a
+    /// workspace's template that the roles allow as the read of the
+    /// workspace itself.
+    fn built_in_grant(&self, attrs: &Attributes<'_>) -> Option<Decision> {
+        if let Some(grant) = ks_rbac::builtin::authenticated(attrs) {
+            return Some(Decision {
+                allowed: true,
+                reason: grant.reason().to_owned(),
+            });
+        }
         let read = ks_rbac::builtin::workspace_template_read_as_workspace(attrs)?;
         let (allowed, reason) = self.rbac.decide(&read);
         allowed.then(|| Decision {

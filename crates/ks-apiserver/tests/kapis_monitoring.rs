@@ -283,6 +283,22 @@ async fn a_workspace_overview_counts_namespaces_members_and_roles() {
     ts.stop().await;
 }
 
+/// The names of the metrics in a monitoring answer, each checked to be
+/// KubeSphere's "unavailable" entry: empty data and an error.
+fn unavailable_names(body: &Value) -> Vec<&str> {
+    let results = body["results"].as_array().unwrap();
+    for metric in results {
+        assert!(
+            metric["error"].as_str().unwrap().contains("monitoring"),
+            "{metric}"
+        );
+        assert_eq!(metric["data"], serde_json::json!({}), "{metric}");
+    }
+    (results.iter())
+        .map(|m| m["metric_name"].as_str().unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn metrics_that_need_prometheus_get_kubespheres_unavailable_answer() {
     let ts = TestServer::start().await;
@@ -300,23 +316,11 @@ async fn metrics_that_need_prometheus_get_kubespheres_unavailable_answer() {
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let results = reply.body["results"].as_array().unwrap();
-    let names: Vec<&str> = results
-        .iter()
-        .map(|m| m["metric_name"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        unavailable_names(&reply.body),
         ["workspace_cpu_usage", "workspace_memory_usage_wo_cache"],
         "unknown names are left out"
     );
-    for metric in results {
-        assert!(
-            metric["error"].as_str().unwrap().contains("monitoring"),
-            "{metric}"
-        );
-        assert_eq!(metric["data"], serde_json::json!({}), "{metric}");
-    }
     // Only unknown names: no results.
     let reply = call(
         &ts,
@@ -342,25 +346,13 @@ async fn metrics_that_need_prometheus_get_kubespheres_unavailable_answer() {
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let results = reply.body["results"].as_array().unwrap();
-    let names: Vec<&str> = results
-        .iter()
-        .map(|m| m["metric_name"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        unavailable_names(&reply.body),
         [
             "namespace_cpu_usage",
             "namespace_memory_usage_wo_cache",
             "namespace_pod_count"
         ]
-    );
-    assert!(
-        results.iter().all(|m| m["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("monitoring"))),
-        "{}",
-        reply.text
     );
     let reply = call(
         &ts,

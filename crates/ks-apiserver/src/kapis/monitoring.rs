@@ -299,38 +299,44 @@ async fn workspace(
     Path(workspace): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let pairs: Vec<(String, String)> =
-        match serde_urlencoded::from_str(query.as_deref().unwrap_or("")) {
-            Ok(pairs) => pairs,
-            Err(e) => return bad_request(format!("the query does not parse: {e}")),
-        };
-    let param = |name: &str| {
-        (pairs.iter())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+    let pairs = match query_pairs(query.as_deref()) {
+        Ok(pairs) => pairs,
+        Err(response) => return response,
     };
-    if param("type") == Some("statistics") {
+    if param(&pairs, "type") == Some("statistics") {
         return ok(&statistics(&kapis, &workspace).await);
     }
-    let filter = param("metrics_filter").filter(|f| !f.is_empty());
-    ok(&Metrics {
-        results: unavailable(filter.unwrap_or(".*"), &WORKSPACE_METRICS),
-    })
+    usage(&pairs, &WORKSPACE_METRICS)
 }
 
 /// The usage metrics of a workspace's namespaces: each selected one
 /// unavailable (no metrics backend), whatever `resources_filter` names.
 async fn workspace_namespaces(RawQuery(query): RawQuery) -> Response {
-    let pairs: Vec<(String, String)> =
-        match serde_urlencoded::from_str(query.as_deref().unwrap_or("")) {
-            Ok(pairs) => pairs,
-            Err(e) => return bad_request(format!("the query does not parse: {e}")),
-        };
-    let filter = (pairs.iter())
-        .find(|(k, v)| k == "metrics_filter" && !v.is_empty())
-        .map_or(".*", |(_, v)| v.as_str());
+    match query_pairs(query.as_deref()) {
+        Ok(pairs) => usage(&pairs, &NAMESPACE_METRICS),
+        Err(response) => response,
+    }
+}
+
+/// The query's `(name, value)` pairs, or the 400 answer.
+fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Response> {
+    serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|e| bad_request(format!("the query does not parse: {e}")))
+}
+
+/// The first value of parameter `name`.
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    (pairs.iter())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The metrics of `known` that `metrics_filter` selects (every one when it
+/// is absent or empty), each unavailable.
+fn usage(pairs: &[(String, String)], known: &[&'static str]) -> Response {
+    let filter = param(pairs, "metrics_filter").filter(|f| !f.is_empty());
     ok(&Metrics {
-        results: unavailable(filter, &NAMESPACE_METRICS),
+        results: unavailable(filter.unwrap_or(".*"), known),
     })
 }
 

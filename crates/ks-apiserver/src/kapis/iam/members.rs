@@ -68,6 +68,7 @@ use serde_json::{Value, json};
 
 use super::roles::RoleScope;
 use super::users::{groups_of, present, scoped_users, set_annotation};
+use crate::kapis::tenant::names_subject;
 use crate::kapis::{Kapis, bad_request, list_query, name_of, ok, status, success_body};
 
 const IAM: &str = "iam.kubesphere.io";
@@ -673,48 +674,41 @@ async fn templates(kapis: &Kapis, scope: MemberScope<'_>, member: &str) -> Respo
             Err(e) => return status(e),
         },
     };
-    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-    let mut roles: Vec<String> = Vec::new();
-    if let MemberScope::Workspace(ws) = scope {
+    // (binding, role) of each binding that names the member or a group.
+    let mut named: Vec<(String, String)> = match scope {
         // Every console workspace page asks this: read the bindings from
         // the authorizer's policy (the objects its decisions use) instead
         // of decoding every WorkspaceRoleBinding of every workspace.
-        roles = (kapis.security.rbac).with_policy(|p| {
-            let mut named: Vec<(&str, &str)> = (p.workspace_role_bindings.iter())
+        MemberScope::Workspace(ws) => (kapis.security.rbac).with_policy(|p| {
+            (p.workspace_role_bindings.iter())
                 .filter(|b| ks_types::meta::workspace_of(&b.metadata) == Some(ws))
-                .filter(|b| {
-                    b.subjects.iter().any(|s| match s.kind.as_str() {
-                        "User" => s.name == member,
-                        "Group" => groups.contains(&s.name.as_str()),
-                        _ => false,
-                    })
-                })
+                .filter(|b| names_subject(&b.subjects, member, &groups))
                 .map(|b| {
-                    let name = b.metadata.name.as_deref().unwrap_or_default();
-                    (name, b.role_ref.name.as_str())
+                    let name = b.metadata.name.clone().unwrap_or_default();
+                    (name, b.role_ref.name.clone())
                 })
-                .collect();
-            named.sort_unstable();
-            let mut roles: Vec<String> = Vec::new();
-            for (_, role) in named {
-                if !roles.iter().any(|r| r == role) {
-                    roles.push(role.to_owned());
-                }
-            }
-            roles
-        });
-    } else {
-        let bindings = match scope.bindings(kapis).await {
-            Ok(bindings) => bindings,
-            Err(e) => return status(e),
-        };
-        for binding in &bindings {
-            let named = subjects(binding)
-                .iter()
-                .any(|s| names_user(s, member) || names_group(s, &groups));
-            if named && !roles.iter().any(|r| r == role_of(binding)) {
-                roles.push(role_of(binding).to_owned());
-            }
+                .collect()
+        }),
+        _ => {
+            let bindings = match scope.bindings(kapis).await {
+                Ok(bindings) => bindings,
+                Err(e) => return status(e),
+            };
+            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+            (bindings.iter())
+                .filter(|b| {
+                    (subjects(b).iter()).any(|s| names_user(s, member) || names_group(s, &groups))
+                })
+                .map(|b| (name_of(b).to_owned(), role_of(b).to_owned()))
+                .collect()
+        }
+    };
+    // In binding name order, each role once.
+    named.sort_unstable();
+    let mut roles: Vec<String> = Vec::new();
+    for (_, role) in named {
+        if !roles.contains(&role) {
+            roles.push(role);
         }
     }
     if scope == MemberScope::Cluster {
