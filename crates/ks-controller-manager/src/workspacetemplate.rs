@@ -41,6 +41,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use ks_types::iam::{User, WorkspaceRole, WorkspaceRoleBinding};
 use ks_types::meta::{USER_REFERENCE_LABEL, WORKSPACE_LABEL};
 use ks_types::tenant::{Workspace, WorkspaceTemplate};
@@ -53,8 +54,8 @@ use kube::{Resource as _, ResourceExt as _};
 
 use crate::namespace::user_is_live;
 use crate::runtime::{
-    Reconciler, cached, get_opt, is_conflict, is_not_found, labels_cover, merge_map, normal_event,
-    ready, recorder,
+    Reconciler, cached, controller_ref, get_opt, is_conflict, is_not_found, labels_cover,
+    merge_map, normal_event, ready, recorder,
 };
 use crate::{Error, Start};
 
@@ -175,8 +176,13 @@ impl Reconciler for WorkspaceTemplateReconciler {
             )
         };
         wrote |= self.sync_workspace(&template).await?;
-        wrote |= self.sync_roles(&name).await?;
-        wrote |= self.sync_manager_binding(&template).await?;
+        // The roles and the binding are created with the template as their
+        // controller, which the workspacerole and workspacerolebinding
+        // controllers would otherwise add in a second write each (racing
+        // this controller's own updates of the binding).
+        let owner = controller_ref(&*template);
+        wrote |= self.sync_roles(&name, owner.as_ref()).await?;
+        wrote |= self.sync_manager_binding(&template, owner.as_ref()).await?;
         if wrote {
             normal_event(
                 &self.recorder,
@@ -229,15 +235,21 @@ impl WorkspaceTemplateReconciler {
         }
     }
 
-    /// Creates the workspace's roles or puts back what they must hold;
-    /// whether it wrote.
-    async fn sync_roles(&self, workspace: &str) -> Result<bool, Error> {
+    /// Creates the workspace's roles (controlled by `owner`) or puts back
+    /// what they must hold; whether it wrote.
+    async fn sync_roles(
+        &self,
+        workspace: &str,
+        owner: Option<&OwnerReference>,
+    ) -> Result<bool, Error> {
         ready(&self.role_cache).await?;
         let mut wrote = false;
         for want in ks_types::builtin::workspace_roles(workspace) {
             let name = want.name_any();
             let cached = self.role_cache.get(&ObjectRef::new(&name));
             let Some(have) = cached else {
+                let mut want = want;
+                want.metadata.owner_references = owner.map(|o| vec![o.clone()]);
                 match self.roles.create(&PostParams::default(), &want).await {
                     Ok(_) => wrote = true,
                     // The cache is behind: it exists.
@@ -268,8 +280,13 @@ impl WorkspaceTemplateReconciler {
         Ok(wrote)
     }
 
-    /// Binds the manager to `<ws>-admin`; whether it wrote.
-    async fn sync_manager_binding(&self, template: &WorkspaceTemplate) -> Result<bool, Error> {
+    /// Binds the manager to `<ws>-admin` (a new binding controlled by
+    /// `owner`); whether it wrote.
+    async fn sync_manager_binding(
+        &self,
+        template: &WorkspaceTemplate,
+        owner: Option<&OwnerReference>,
+    ) -> Result<bool, Error> {
         let workspace = template.name_any();
         let manager = &template.spec.template.spec.manager;
         if manager.is_empty() {
@@ -279,15 +296,18 @@ impl WorkspaceTemplateReconciler {
             return Ok(false);
         }
         let name = admin_role_name(&workspace);
-        let want = manager_binding(&workspace, manager);
+        let mut want = manager_binding(&workspace, manager);
         match get_opt(&self.bindings, &name, "WorkspaceRoleBinding").await? {
-            None => match self.bindings.create(&PostParams::default(), &want).await {
-                Ok(_) => {}
-                Err(err) if is_conflict(&err) => return Ok(false),
-                Err(err) => {
-                    return Err(Error::kube("create", "WorkspaceRoleBinding", &name)(err));
+            None => {
+                want.metadata.owner_references = owner.map(|o| vec![o.clone()]);
+                match self.bindings.create(&PostParams::default(), &want).await {
+                    Ok(_) => {}
+                    Err(err) if is_conflict(&err) => return Ok(false),
+                    Err(err) => {
+                        return Err(Error::kube("create", "WorkspaceRoleBinding", &name)(err));
+                    }
                 }
-            },
+            }
             Some(have) if have.meta().deletion_timestamp.is_some() => return Ok(false),
             Some(mut have) => {
                 if have.role_ref == want.role_ref

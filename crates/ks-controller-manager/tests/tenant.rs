@@ -194,6 +194,42 @@ async fn a_workspace_and_its_namespace_are_built_as_kubesphere_builds_them() {
     h.stop().await;
 }
 
+/// The roles and the manager binding are created already controlled by
+/// their template: no controller writes them a second time to add the
+/// owner (two writes racing each other on `<ws>-admin` when the template
+/// controller updated it meanwhile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspaces_roles_and_manager_binding_are_written_once() {
+    let h = Harness::start(TENANT).await;
+    user(&h, "carol").await;
+    let names: Vec<String> = (0..5).map(|i| format!("once{i}")).collect();
+    for ws in &names {
+        template(&h, ws, "carol", &[]).await;
+    }
+    for ws in &names {
+        wait_workspace(&h, ws, "carol").await;
+    }
+    h.quiet().await;
+    for ws in &names {
+        let mut keys: Vec<String> = ["admin", "regular", "viewer", "self-provisioner"]
+            .iter()
+            .map(|base| format!("/iam.kubesphere.io/workspaceroles/{ws}-{base}"))
+            .collect();
+        keys.push(format!(
+            "/iam.kubesphere.io/workspacerolebindings/{ws}-admin"
+        ));
+        for key in keys {
+            let kv = h.store().get(&key).await.unwrap().expect(&key);
+            assert_eq!(
+                kv.mod_revision, kv.create_revision,
+                "{key} was written again after its creation"
+            );
+        }
+    }
+    assert_eq!(h.errors(), 0);
+    h.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_created_later_is_bound_then() {
     let h = Harness::start(TENANT).await;
