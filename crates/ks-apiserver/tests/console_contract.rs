@@ -508,19 +508,30 @@ async fn a_user_without_a_global_role_gets_an_empty_list_and_role_changes_follow
     assert_eq!(roles.body, json!([]));
 
     // src/stores/user.js update: the console edits the role by PUT of
-    // the user with a new `iam.kubesphere.io/globalrole` annotation.
-    let mut user = get(&ts, &format!("{IAM}/users/plain"), &admin).await.body;
-    user["metadata"]["annotations"]["iam.kubesphere.io/globalrole"] = json!("platform-admin");
-    let reply = gateway(
-        &ts,
-        "PUT",
-        &format!("{IAM}/users/plain"),
-        Some(&admin),
-        "application/json",
-        &user.to_string(),
-    )
-    .await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
+    // the user with a new `iam.kubesphere.io/globalrole` annotation. The
+    // user controller is still writing the new user (password hash,
+    // state): a PUT from an older read is 409, and read again, as a
+    // console user would.
+    let mut conflicts = 0;
+    loop {
+        let mut user = get(&ts, &format!("{IAM}/users/plain"), &admin).await.body;
+        user["metadata"]["annotations"]["iam.kubesphere.io/globalrole"] = json!("platform-admin");
+        let reply = gateway(
+            &ts,
+            "PUT",
+            &format!("{IAM}/users/plain"),
+            Some(&admin),
+            "application/json",
+            &user.to_string(),
+        )
+        .await;
+        if reply.status == 409 && conflicts < 10 {
+            conflicts += 1;
+            continue;
+        }
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        break;
+    }
     eventually("plain's global roles follow the annotation", || async {
         let roles = get(&ts, &path, &admin).await;
         roles.status == 200
