@@ -16,7 +16,9 @@
 //!   member, and `workspace-statistics`: `GET /kapis/monitoring.kubesphere.io/
 //!   v1alpha3/workspaces/ws-0?type=statistics` as the admin, the two reads
 //!   every console workspace page makes (issue 14: a page's backend share
-//!   under 50 ms).
+//!   under 50 ms); `cluster-member-roles` and `namespace-member-roles`:
+//!   the same question for the cluster and for namespace ns-0, as the
+//!   admin.
 //!
 //! Run: `cargo bench -p ks-apiserver --bench kapis`; set
 //! `KS_KAPIS_BENCH_SCALE` to a divisor of every count (default 1; 100 for
@@ -133,6 +135,35 @@ fn scenario(shape: &Shape, users: usize) -> Vec<(String, serde_json::Value)> {
                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": member}]}),
         ));
     }
+    // Also a member of the cluster and of namespace ns-0, through roles
+    // that allow nothing (the lists above must not change).
+    let rbac = "rbac.authorization.k8s.io";
+    let subjects = json!([{"apiGroup": rbac, "kind": "User", "name": member}]);
+    writes.push((
+        key(rbac, "clusterroles", None, "bench-nothing"),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": {"name": "bench-nothing"}, "rules": []}),
+    ));
+    writes.push((
+        key(rbac, "clusterrolebindings", None, "bench-member-nothing"),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "bench-member-nothing", "labels": {"iam.kubesphere.io/user-ref": member}},
+               "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "bench-nothing"},
+               "subjects": subjects}),
+    ));
+    writes.push((
+        key(rbac, "roles", Some("ns-0"), "bench-nothing"),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+               "metadata": {"name": "bench-nothing", "namespace": "ns-0"}, "rules": []}),
+    ));
+    writes.push((
+        key(rbac, "rolebindings", Some("ns-0"), "bench-member-nothing"),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "bench-member-nothing", "namespace": "ns-0",
+                            "labels": {"iam.kubesphere.io/user-ref": member}},
+               "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "bench-nothing"},
+               "subjects": subjects}),
+    ));
     writes.push((
         key(iam, "globalroles", None, "bench-tenant-lister"),
         json!({"apiVersion": "iam.kubesphere.io/v1alpha2", "kind": "GlobalRole",
@@ -251,6 +282,25 @@ fn bench(c: &mut Criterion) {
     group.bench_function("workspace-statistics", |b| {
         b.iter(|| runtime.block_on(connection.get(black_box(statistics), &admin)))
     });
+    // The same question in the cluster and in a namespace (the cluster
+    // pages and every project page ask it), as the admin.
+    let scoped = [
+        (
+            "cluster-member-roles",
+            "/kapis/iam.kubesphere.io/v1alpha2/clustermembers/bench-member/clusterroles",
+        ),
+        (
+            "namespace-member-roles",
+            "/kapis/iam.kubesphere.io/v1alpha2/namespaces/ns-0/members/bench-member/roles",
+        ),
+    ];
+    for (name, path) in scoped {
+        let answer = runtime.block_on(connection.get(path, &admin));
+        assert_eq!(&answer[..], b"[]", "{}", String::from_utf8_lossy(&answer));
+        group.bench_function(name, |b| {
+            b.iter(|| runtime.block_on(connection.get(black_box(path), &admin)))
+        });
+    }
     group.finish();
     runtime.block_on(server.shutdown());
 }

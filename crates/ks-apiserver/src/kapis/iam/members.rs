@@ -59,6 +59,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use http::Method;
+use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use ks_kube_api::ApiError;
 use ks_kube_api::error::GroupResource;
 use ks_rbac::Policy;
@@ -215,11 +217,6 @@ fn subjects(binding: &Value) -> &[Value] {
 fn names_user(subject: &Value, user: &str) -> bool {
     subject.get("kind").and_then(Value::as_str) == Some("User")
         && subject.get("name").and_then(Value::as_str) == Some(user)
-}
-
-fn names_group(subject: &Value, groups: &[&str]) -> bool {
-    subject.get("kind").and_then(Value::as_str) == Some("Group")
-        && (subject.get("name").and_then(Value::as_str)).is_some_and(|g| groups.contains(&g))
 }
 
 fn role_of(binding: &Value) -> &str {
@@ -675,33 +672,52 @@ async fn templates(kapis: &Kapis, scope: MemberScope<'_>, member: &str) -> Respo
         },
     };
     // (binding, role) of each binding that names the member or a group.
+    let names = |meta: &ObjectMeta, subjects: &[Subject], role: &RoleRef| {
+        names_subject(subjects, member, &groups)
+            .then(|| (meta.name.clone().unwrap_or_default(), role.name.clone()))
+    };
     let mut named: Vec<(String, String)> = match scope {
-        // Every console workspace page asks this: read the bindings from
-        // the authorizer's policy (the objects its decisions use) instead
-        // of decoding every WorkspaceRoleBinding of every workspace.
-        MemberScope::Workspace(ws) => (kapis.security.rbac).with_policy(|p| {
-            (p.workspace_role_bindings.iter())
-                .filter(|b| ks_types::meta::workspace_of(&b.metadata) == Some(ws))
-                .filter(|b| names_subject(&b.subjects, member, &groups))
-                .map(|b| {
-                    let name = b.metadata.name.clone().unwrap_or_default();
-                    (name, b.role_ref.name.clone())
-                })
-                .collect()
-        }),
-        _ => {
+        // A namespace's bindings are one range of the store, a few objects
+        // to decode; the policy would mean scanning every namespace's
+        // RoleBindings (`cargo bench -p ks-apiserver --bench kapis --
+        // member-roles`: 0.27 ms from the store, 0.48 ms from the policy).
+        MemberScope::Namespace(_) => {
             let bindings = match scope.bindings(kapis).await {
                 Ok(bindings) => bindings,
                 Err(e) => return status(e),
             };
-            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-            (bindings.iter())
-                .filter(|b| {
-                    (subjects(b).iter()).any(|s| names_user(s, member) || names_group(s, &groups))
+            (bindings.into_iter())
+                .filter_map(|b| serde_json::from_value::<RoleBinding>(b).ok())
+                .filter_map(|b| {
+                    names(
+                        &b.metadata,
+                        b.subjects.as_deref().unwrap_or_default(),
+                        &b.role_ref,
+                    )
                 })
-                .map(|b| (name_of(b).to_owned(), role_of(b).to_owned()))
                 .collect()
         }
+        // The cluster's and a workspace's bindings are cluster-scoped, so
+        // the store would decode all of them (5.2 ms for the cluster's
+        // 1,000): read them from the authorizer's policy (the objects its
+        // decisions use) instead (0.17 ms).
+        MemberScope::Cluster => (kapis.security.rbac).with_policy(|p| {
+            (p.cluster_role_bindings.iter())
+                .filter_map(|b| {
+                    names(
+                        &b.metadata,
+                        b.subjects.as_deref().unwrap_or_default(),
+                        &b.role_ref,
+                    )
+                })
+                .collect()
+        }),
+        MemberScope::Workspace(ws) => (kapis.security.rbac).with_policy(|p| {
+            (p.workspace_role_bindings.iter())
+                .filter(|b| ks_types::meta::workspace_of(&b.metadata) == Some(ws))
+                .filter_map(|b| names(&b.metadata, &b.subjects, &b.role_ref))
+                .collect()
+        }),
     };
     // In binding name order, each role once.
     named.sort_unstable();
@@ -762,8 +778,6 @@ mod tests {
         assert!(names_user(&user, "alice"));
         assert!(!names_user(&user, "alice2"));
         assert!(!names_user(&group, "team"));
-        assert!(names_group(&group, &["team"]));
-        assert!(!names_group(&user, &["alice"]));
     }
 
     #[test]
