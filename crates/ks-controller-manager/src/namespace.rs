@@ -53,7 +53,7 @@ use kube::{Client, Resource as _, ResourceExt as _};
 
 use crate::runtime::{
     Controlled, Reconciler, cached, controller_ref, get_opt, is_conflict, is_namespace_terminating,
-    is_not_found, labels_cover, merge_map, normal_event, ready, recorder, set_controller,
+    is_not_found, normal_event, ready, recorder, set_controller, sync_builtin_roles,
 };
 use crate::{Error, Start};
 
@@ -289,43 +289,9 @@ impl NamespaceReconciler {
     /// Creates the default roles or puts back what they must hold; whether
     /// it wrote.
     async fn sync_roles(&self, namespace: &str) -> Result<bool, Error> {
-        ready(&self.role_cache).await?;
         let api: Api<Role> = Api::namespaced(self.client.clone(), namespace);
-        let mut wrote = false;
-        for want in ks_types::builtin::namespace_roles(Some(namespace)) {
-            let name = want.name_any();
-            let Some(have) = self
-                .role_cache
-                .get(&ObjectRef::new(&name).within(namespace))
-            else {
-                match api.create(&PostParams::default(), &want).await {
-                    Ok(_) => wrote = true,
-                    Err(err) if is_conflict(&err) => {}
-                    // Deleted since the cache saw it: nothing more to make.
-                    Err(err) if is_namespace_terminating(&err) || is_not_found(&err) => {
-                        return Ok(wrote);
-                    }
-                    Err(err) => return Err(Error::kube("create", "Role", &name)(err)),
-                }
-                continue;
-            };
-            if have.meta().deletion_timestamp.is_some()
-                || (have.rules == want.rules
-                    && labels_cover(&have.metadata.labels, &want.metadata.labels)
-                    && labels_cover(&have.metadata.annotations, &want.metadata.annotations))
-            {
-                continue;
-            }
-            let mut role = (*have).clone();
-            role.rules = want.rules;
-            merge_map(&mut role.metadata.labels, want.metadata.labels);
-            merge_map(&mut role.metadata.annotations, want.metadata.annotations);
-            api.replace(&name, &PostParams::default(), &role)
-                .await
-                .map_err(Error::kube("update", "Role", &name))?;
-            wrote = true;
-        }
-        Ok(wrote)
+        let wants = ks_types::builtin::namespace_roles(Some(namespace));
+        sync_builtin_roles(&api, &self.role_cache, wants, None).await
     }
 }
 

@@ -8,13 +8,16 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt as _};
+use k8s_openapi::api::rbac::v1::Role;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, DeleteParams, ListParams};
+use ks_types::iam::WorkspaceRole;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource, ResourceExt as _};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
@@ -231,6 +234,92 @@ pub(crate) fn merge_map(
     if let Some(want) = want.filter(|w| !w.is_empty()) {
         into.get_or_insert_with(BTreeMap::new).extend(want);
     }
+}
+
+/// A built-in role the controllers create and keep (a namespace's Roles, a
+/// workspace's WorkspaceRoles): its rules are theirs.
+pub(crate) trait BuiltinRole:
+    Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Serialize + 'static
+{
+    /// The kind, for errors.
+    const KIND: &'static str;
+    /// Whether `self` holds exactly `want`'s rules.
+    fn same_rules(&self, want: &Self) -> bool;
+    /// Gives `self` `want`'s rules.
+    fn take_rules(&mut self, want: Self);
+}
+
+impl BuiltinRole for Role {
+    const KIND: &'static str = "Role";
+    fn same_rules(&self, want: &Self) -> bool {
+        self.rules == want.rules
+    }
+    fn take_rules(&mut self, want: Self) {
+        self.rules = want.rules;
+    }
+}
+
+impl BuiltinRole for WorkspaceRole {
+    const KIND: &'static str = "WorkspaceRole";
+    fn same_rules(&self, want: &Self) -> bool {
+        self.rules == want.rules
+    }
+    fn take_rules(&mut self, want: Self) {
+        self.rules = want.rules;
+    }
+}
+
+/// Creates each of `wants` that `cache` does not hold (controlled by
+/// `owner`, when given), and puts back the rules, labels and annotations of
+/// those that drifted (other labels and annotations are kept); whether it
+/// wrote. Stops without error when their namespace is gone or going.
+pub(crate) async fn sync_builtin_roles<K: BuiltinRole>(
+    api: &Api<K>,
+    cache: &Store<K>,
+    wants: impl IntoIterator<Item = K>,
+    owner: Option<&OwnerReference>,
+) -> Result<bool, Error> {
+    ready(cache).await?;
+    let mut wrote = false;
+    for mut want in wants {
+        let name = want.name_any();
+        let mut key = ObjectRef::new(&name);
+        key.namespace = want.namespace();
+        let Some(have) = cache.get(&key) else {
+            if let Some(owner) = owner {
+                want.meta_mut().owner_references = Some(vec![owner.clone()]);
+            }
+            match api.create(&PostParams::default(), &want).await {
+                Ok(_) => wrote = true,
+                // The cache is behind: it exists.
+                Err(err) if is_conflict(&err) => {}
+                // Deleted since the cache saw it: nothing more to make.
+                Err(err) if is_namespace_terminating(&err) || is_not_found(&err) => {
+                    return Ok(wrote);
+                }
+                Err(err) => return Err(Error::kube("create", K::KIND, &name)(err)),
+            }
+            continue;
+        };
+        let (have_meta, want_meta) = (have.meta(), want.meta());
+        if have_meta.deletion_timestamp.is_some()
+            || (have.same_rules(&want)
+                && labels_cover(&have_meta.labels, &want_meta.labels)
+                && labels_cover(&have_meta.annotations, &want_meta.annotations))
+        {
+            continue;
+        }
+        let mut role = (*have).clone();
+        let meta = role.meta_mut();
+        merge_map(&mut meta.labels, want.meta_mut().labels.take());
+        merge_map(&mut meta.annotations, want.meta_mut().annotations.take());
+        role.take_rules(want);
+        api.replace(&name, &PostParams::default(), &role)
+            .await
+            .map_err(Error::kube("update", K::KIND, &name))?;
+        wrote = true;
+    }
+    Ok(wrote)
 }
 
 /// Longest label value: an object with a longer name cannot be referenced

@@ -54,8 +54,8 @@ use kube::{Resource as _, ResourceExt as _};
 
 use crate::namespace::user_is_live;
 use crate::runtime::{
-    Reconciler, cached, controller_ref, get_opt, is_conflict, is_not_found, labels_cover,
-    merge_map, normal_event, ready, recorder,
+    Reconciler, cached, controller_ref, get_opt, is_conflict, is_not_found, normal_event, recorder,
+    sync_builtin_roles,
 };
 use crate::{Error, Start};
 
@@ -242,42 +242,8 @@ impl WorkspaceTemplateReconciler {
         workspace: &str,
         owner: Option<&OwnerReference>,
     ) -> Result<bool, Error> {
-        ready(&self.role_cache).await?;
-        let mut wrote = false;
-        for want in ks_types::builtin::workspace_roles(workspace) {
-            let name = want.name_any();
-            let cached = self.role_cache.get(&ObjectRef::new(&name));
-            let Some(have) = cached else {
-                let mut want = want;
-                want.metadata.owner_references = owner.map(|o| vec![o.clone()]);
-                match self.roles.create(&PostParams::default(), &want).await {
-                    Ok(_) => wrote = true,
-                    // The cache is behind: it exists.
-                    Err(err) if is_conflict(&err) => {}
-                    Err(err) => return Err(Error::kube("create", "WorkspaceRole", &name)(err)),
-                }
-                continue;
-            };
-            if have.meta().deletion_timestamp.is_some() {
-                continue;
-            }
-            if have.rules == want.rules
-                && labels_cover(&have.metadata.labels, &want.metadata.labels)
-                && labels_cover(&have.metadata.annotations, &want.metadata.annotations)
-            {
-                continue;
-            }
-            let mut role = (*have).clone();
-            role.rules = want.rules;
-            merge_map(&mut role.metadata.labels, want.metadata.labels);
-            merge_map(&mut role.metadata.annotations, want.metadata.annotations);
-            self.roles
-                .replace(&name, &PostParams::default(), &role)
-                .await
-                .map_err(Error::kube("update", "WorkspaceRole", &name))?;
-            wrote = true;
-        }
-        Ok(wrote)
+        let wants = ks_types::builtin::workspace_roles(workspace);
+        sync_builtin_roles(&self.roles, &self.role_cache, wants, owner).await
     }
 
     /// Binds the manager to `<ws>-admin` (a new binding controlled by
