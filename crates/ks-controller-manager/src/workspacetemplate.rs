@@ -28,6 +28,10 @@
 //!   kept (KubeSphere replaces them with the base's); only ours are
 //!   enforced;
 //! - the Synced Event is recorded only when something was written;
+//! - the roles and the manager's binding are created with the template as
+//!   their controller (KubeSphere leaves that to the workspacerole and
+//!   workspacerolebinding controllers, a second write each, the binding's
+//!   racing this controller's updates of it);
 //! - an orphaned namespace loses its workspace label here, explicitly
 //!   (KubeSphere leaves it to a race in its namespace controller);
 //! - Helm releases, repositories and applications of the workspace
