@@ -672,8 +672,9 @@ async fn templates(kapis: &Kapis, scope: MemberScope<'_>, member: &str) -> Respo
         },
     };
     // (binding, role) of each binding that names the member or a group.
-    let names = |meta: &ObjectMeta, subjects: &[Subject], role: &RoleRef| {
-        names_subject(subjects, member, &groups)
+    // (Kubernetes' bindings may omit `subjects`; KubeSphere's always hold it.)
+    let names = |meta: &ObjectMeta, subjects: Option<&[Subject]>, role: &RoleRef| {
+        names_subject(subjects.unwrap_or_default(), member, &groups)
             .then(|| (meta.name.clone().unwrap_or_default(), role.name.clone()))
     };
     let mut named: Vec<(String, String)> = match scope {
@@ -688,13 +689,7 @@ async fn templates(kapis: &Kapis, scope: MemberScope<'_>, member: &str) -> Respo
             };
             (bindings.into_iter())
                 .filter_map(|b| serde_json::from_value::<RoleBinding>(b).ok())
-                .filter_map(|b| {
-                    names(
-                        &b.metadata,
-                        b.subjects.as_deref().unwrap_or_default(),
-                        &b.role_ref,
-                    )
-                })
+                .filter_map(|b| names(&b.metadata, b.subjects.as_deref(), &b.role_ref))
                 .collect()
         }
         // The cluster's and a workspace's bindings are cluster-scoped, so
@@ -703,19 +698,13 @@ async fn templates(kapis: &Kapis, scope: MemberScope<'_>, member: &str) -> Respo
         // decisions use) instead (0.17 ms).
         MemberScope::Cluster => (kapis.security.rbac).with_policy(|p| {
             (p.cluster_role_bindings.iter())
-                .filter_map(|b| {
-                    names(
-                        &b.metadata,
-                        b.subjects.as_deref().unwrap_or_default(),
-                        &b.role_ref,
-                    )
-                })
+                .filter_map(|b| names(&b.metadata, b.subjects.as_deref(), &b.role_ref))
                 .collect()
         }),
         MemberScope::Workspace(ws) => (kapis.security.rbac).with_policy(|p| {
             (p.workspace_role_bindings.iter())
                 .filter(|b| ks_types::meta::workspace_of(&b.metadata) == Some(ws))
-                .filter_map(|b| names(&b.metadata, &b.subjects, &b.role_ref))
+                .filter_map(|b| names(&b.metadata, Some(&b.subjects), &b.role_ref))
                 .collect()
         }),
     };
